@@ -14,3 +14,4 @@ export * from './framer.js';
 export * from './update-packer.js';
 export { Reader } from './reader.js';
 export { Writer } from './writer.js';
+export * from './describe.js';

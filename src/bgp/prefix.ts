@@ -37,16 +37,16 @@ function ipv4Mask(length: number): number {
 }
 
 export function ipv4Prefix(address: number, length: number, pathId?: number): Ipv4Prefix {
-  const p: Ipv4Prefix = { afi: Afi.Ipv4, length, address: (address & ipv4Mask(length)) >>> 0 };
-  return pathId === undefined ? p : { ...p, pathId };
+  const a = (address & ipv4Mask(length)) >>> 0;
+  // Literal shapes, not spreads: the per-prefix loops stay monomorphic and fast.
+  return pathId === undefined ? { afi: Afi.Ipv4, length, address: a } : { afi: Afi.Ipv4, length, address: a, pathId };
 }
 
 export function ipv6Prefix(address: Uint8Array, length: number, pathId?: number): Ipv6Prefix {
   const a = new Uint8Array(16);
   a.set(address.subarray(0, 16));
   maskIpv6(a, length);
-  const p: Ipv6Prefix = { afi: Afi.Ipv6, length, address: a };
-  return pathId === undefined ? p : { ...p, pathId };
+  return pathId === undefined ? { afi: Afi.Ipv6, length, address: a } : { afi: Afi.Ipv6, length, address: a, pathId };
 }
 
 function maskIpv6(a: Uint8Array, length: number): void {

@@ -65,9 +65,12 @@ export class Reader {
     return v;
   }
 
-  /** Fences off the next n bytes as a region of their own; an overrun inside it throws `overrun`. */
+  /**
+   * Fences off the next n bytes as a region of their own. `overrun` is thrown both when n itself
+   * overruns this region (the length field lied) and when a read inside the new region does.
+   */
   sub(n: number, overrun: Overrun = this.overrun): Reader {
-    this.need(n);
+    if (this.pos + n > this.end) throw overrun();
     const r = new Reader(this.buf, this.pos, this.pos + n, overrun);
     this.pos += n;
     return r;

@@ -36,8 +36,10 @@ start_frr() {
 }
 
 start_gobgp() {
-  gobgpd -f "$HERE/gobgp.toml" -t toml --api-hosts "$GOBGP_API" --pprof-disable \
-    > "$RUN/gobgp.log" 2>&1 &
+  # GoBGP puts the OS host name into its FQDN capability and has no option for
+  # it, so run it in its own UTS namespace (host name only, no network change).
+  unshare --uts sh -c "hostname gobgp3 && exec gobgpd -f '$HERE/gobgp.toml' -t toml \
+      --api-hosts $GOBGP_API --pprof-disable" > "$RUN/gobgp.log" 2>&1 &
   remember gobgp $!
   for _ in $(seq 50); do gobgp -u 127.0.0.1 -p 50444 global >/dev/null 2>&1 && break; sleep 0.2; done
 }
@@ -70,3 +72,13 @@ stop_all() {
   # daemons first, capture last (so their final NOTIFICATIONs are recorded)
   for n in exabgp gobgp frr bird sink tshark; do stop_one $n; done
 }
+
+# wait_until DESCRIPTION COMMAND... : poll (max 60 s) until COMMAND succeeds
+wait_until() {
+  local what=$1; shift
+  for _ in $(seq 120); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  log "WARNING: timed out waiting for $what"; return 0
+}
+bird_up()  { birdc_ show protocols "$1" | grep -q Established; }
+frr_up()   { vtysh_ "show bgp neighbors $1 json" | grep -q '"bgpState":"Established"'; }
+gobgp_up() { gobgp_ neighbor "$1" | grep -q 'BGP state = established'; }
