@@ -111,7 +111,7 @@ export function encodePrefix(w: Writer, p: Prefix, addPath: boolean): void {
   if (p.afi === Afi.Ipv4) {
     for (let i = 0; i < octets; i++) w.u8((p.address >>> (24 - 8 * i)) & 0xff);
   } else {
-    w.bytes(p.address.subarray(0, octets));
+    for (let i = 0; i < octets; i++) w.u8(p.address[i] as number);
   }
 }
 
