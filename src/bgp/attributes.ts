@@ -328,7 +328,9 @@ export function reconcileAs4(attrs: DecodedAttributes): void {
   const merged: AsPathSegment[] = [];
   let left = missing;
   for (const s of attrs.asPath) {
-    if (left === 0) break;
+    // §4.2.3: a confederation segment is prepended too when it leads the path or is adjacent to
+    // a prepended segment; it counts no ASes, so it can follow once nothing is missing.
+    if (left === 0 && !isConfed(s)) break;
     if (s.type === AsPathSegmentType.AsSequence) {
       const take = Math.min(left, s.asns.length);
       merged.push(take === s.asns.length ? s : { type: s.type, asns: s.asns.slice(0, take) });
@@ -372,35 +374,54 @@ const needsFourOctets = (path: readonly AsPathSegment[]): boolean => path.some((
 export function encodePathAttributes(w: Writer, a: PathAttributes, ctx: AttributeContext): void {
   const asSize = ctx.fourOctetAs ? 4 : 2;
   let start: number;
+  // Unknown attributes are merged into the ascending type order as their turn comes.
+  const unknown = [...(a.unknown ?? [])].sort((x, y) => x.type - y.type);
+  let u = 0;
+  const unknownBelow = (type: number): void => {
+    for (; u < unknown.length && (unknown[u] as RawAttribute).type < type; u++) {
+      const raw = unknown[u] as RawAttribute;
+      // RFC 4271 §5: an unrecognized optional transitive attribute is passed on with Partial set.
+      const s0 = w.beginAttribute((raw.flags & ~AttrFlag.ExtendedLength) | AttrFlag.Partial, raw.type);
+      w.bytes(raw.value);
+      w.endAttribute(s0);
+    }
+  };
+  unknownBelow(AttrType.Origin);
   if (a.origin !== undefined) {
     start = w.beginAttribute(WELL_KNOWN, AttrType.Origin);
     w.u8(a.origin);
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.AsPath);
   if (a.asPath !== undefined) {
     start = w.beginAttribute(WELL_KNOWN, AttrType.AsPath);
     writeAsPath(w, a.asPath, asSize);
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.NextHop);
   if (a.nextHop !== undefined) {
     start = w.beginAttribute(WELL_KNOWN, AttrType.NextHop);
     w.u32(parseIpv4(a.nextHop));
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.MultiExitDisc);
   if (a.med !== undefined) {
     start = w.beginAttribute(OPTIONAL, AttrType.MultiExitDisc);
     w.u32(a.med);
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.LocalPref);
   if (a.localPref !== undefined) {
     start = w.beginAttribute(WELL_KNOWN, AttrType.LocalPref);
     w.u32(a.localPref);
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.AtomicAggregate);
   if (a.atomicAggregate === true) {
     start = w.beginAttribute(WELL_KNOWN, AttrType.AtomicAggregate);
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.Aggregator);
   if (a.aggregator !== undefined) {
     start = w.beginAttribute(OPTIONAL_TRANSITIVE, AttrType.Aggregator);
     if (asSize === 4) w.u32(a.aggregator.asn);
@@ -408,26 +429,31 @@ export function encodePathAttributes(w: Writer, a: PathAttributes, ctx: Attribut
     w.u32(parseIpv4(a.aggregator.address));
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.Communities);
   if (a.communities !== undefined && a.communities.length > 0) {
     start = w.beginAttribute(OPTIONAL_TRANSITIVE, AttrType.Communities);
     for (const c of a.communities) w.u32(c);
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.OriginatorId);
   if (a.originatorId !== undefined) {
     start = w.beginAttribute(OPTIONAL, AttrType.OriginatorId);
     w.u32(parseIpv4(a.originatorId));
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.ClusterList);
   if (a.clusterList !== undefined && a.clusterList.length > 0) {
     start = w.beginAttribute(OPTIONAL, AttrType.ClusterList);
     for (const id of a.clusterList) w.u32(parseIpv4(id));
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.ExtendedCommunities);
   if (a.extendedCommunities !== undefined && a.extendedCommunities.length > 0) {
     start = w.beginAttribute(OPTIONAL_TRANSITIVE, AttrType.ExtendedCommunities);
     for (const c of a.extendedCommunities) w.u32(c.high).u32(c.low);
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.As4Path);
   // RFC 6793 §4.2.2: towards an OLD speaker, the real path travels in AS4_PATH, without
   // confederation segments, and only when AS_TRANS had to stand in for some AS.
   if (asSize === 2 && a.asPath !== undefined && needsFourOctets(a.asPath)) {
@@ -435,21 +461,18 @@ export function encodePathAttributes(w: Writer, a: PathAttributes, ctx: Attribut
     writeAsPath(w, a.asPath.filter((s) => !isConfed(s)), 4);
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.As4Aggregator);
   if (asSize === 2 && a.aggregator !== undefined && a.aggregator.asn > 0xffff) {
     start = w.beginAttribute(OPTIONAL_TRANSITIVE, AttrType.As4Aggregator);
     w.u32(a.aggregator.asn).u32(parseIpv4(a.aggregator.address));
     w.endAttribute(start);
   }
+  unknownBelow(AttrType.LargeCommunity);
   if (a.largeCommunities !== undefined && a.largeCommunities.length > 0) {
     start = w.beginAttribute(OPTIONAL_TRANSITIVE, AttrType.LargeCommunity);
     for (const c of a.largeCommunities) w.u32(c.globalAdmin).u32(c.localData1).u32(c.localData2);
     w.endAttribute(start);
   }
-  for (const u of a.unknown ?? []) {
-    // RFC 4271 §5: an unrecognized optional transitive attribute is passed on with Partial set.
-    start = w.beginAttribute((u.flags & ~AttrFlag.ExtendedLength) | AttrFlag.Partial, u.type);
-    w.bytes(u.value);
-    w.endAttribute(start);
-  }
+  unknownBelow(256);
 }
 

@@ -176,7 +176,10 @@ export function encodeCapability(w: Writer, c: Capability): void {
       w.bytes(c.value);
       break;
   }
-  w.patch8(len, w.pos - start);
+  const length = w.pos - start;
+  // RFC 5492 §4: Capability Length is one octet; a longer value cannot be sent at all.
+  if (length > 255) throw new RangeError(`${capabilityName(capabilityCode(c))} capability value of ${length} octets exceeds 255`);
+  w.patch8(len, length);
 }
 
 /** One line per capability, for logs and `kbgp show peer`. */

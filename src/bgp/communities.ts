@@ -119,7 +119,7 @@ export function routeTarget(asn: number, value: number): ExtendedCommunity {
   };
 }
 
-/** `rt:65000:100`, `ro:192.0.2.1:7`, `link-bandwidth:65000:1.25e+09`, or the raw octets. */
+/** `rt:65000:100`, `ro:192.0.2.1:7`, `link-bandwidth:65000:1250000000` (bytes/s), or the raw octets. */
 export function formatExtendedCommunity(c: ExtendedCommunity): string {
   const type = extendedCommunityType(c);
   const subtype = extendedCommunitySubtype(c);

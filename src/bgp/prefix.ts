@@ -127,6 +127,10 @@ export function parseIpv4(s: string): number {
 
 /** RFC 5952 text form: lower case, the longest run of two or more zero groups as `::`. */
 export function formatIpv6(a: Uint8Array): string {
+  // RFC 5952 §5: IPv4-mapped addresses (::ffff:0:0/96) keep the dotted quad.
+  if (a.subarray(0, 10).every((x) => x === 0) && a[10] === 0xff && a[11] === 0xff) {
+    return `::ffff:${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
+  }
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((a[i] as number) << 8) | (a[i + 1] as number));
   let bestStart = -1;
