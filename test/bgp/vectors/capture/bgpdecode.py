@@ -93,6 +93,14 @@ def comm_str(v):
     return s
 
 
+def ip_str(b):
+    """Address text; IPv4-mapped IPv6 addresses in the ::ffff:a.b.c.d form (RFC 4291 2.5.5.2)."""
+    ip = ipaddress.ip_address(b)
+    if ip.version == 6 and ip.ipv4_mapped:
+        return f"::ffff:{ip.ipv4_mapped}"
+    return str(ip)
+
+
 def prefix_str(afi, plen, pbytes):
     size = 4 if afi == 1 else 16
     addr = pbytes + bytes(size - len(pbytes))
@@ -108,14 +116,18 @@ class Out:
         self.lines.append((h(b), comment))
 
     def text(self, b, label, chunk=16):
-        """A byte string shown in 16-byte lines, each commented with its text."""
-        if not b:
-            return
-        for i in range(0, len(b), chunk):
-            part = b[i:i + chunk]
+        """A byte string shown in lines of at most 16 bytes, each commented with
+        its text; lines never split a UTF-8 multi-byte character."""
+        i = 0
+        while i < len(b):
+            j = min(i + chunk, len(b))
+            while j < len(b) and j > i + 1 and (b[j] & 0xC0) == 0x80:
+                j -= 1          # do not cut inside a UTF-8 sequence
+            part = b[i:j]
             txt = part.decode("utf-8", "replace")
             what = label if i == 0 else f"{label} (continued)"
             self.add(part, f'{what}: "{txt}"')
+            i = j
 
 
 def flags_str(fl):
@@ -197,7 +209,9 @@ def caps(out, data, summ):
                 out.add(val[j + 3:j + 4], f"AFI flags 0x{f:02x}" +
                         (" (F=forwarding state preserved)" if f & 0x80 else " (forwarding state not preserved)"))
                 afs.append(afisafi(a, sf) + (" F" if f & 0x80 else ""))
-            s += f"(flags 0x{fl:x}, time {t}s" + (f"; {', '.join(afs)}" if afs else "; no AFIs") + ")"
+            short = "+".join(n for n, bit in (("R", 8), ("N", 4)) if fl & bit)
+            s += (f"(flags 0x{fl:x}{' ' + short if short else ''}, restart time {t}s"
+                  + (f"; {', '.join(afs)}" if afs else "; no AFIs") + ")")
         elif code == 65:
             asn = int.from_bytes(val, "big")
             out.add(val, f"AS {asn}")
@@ -369,11 +383,12 @@ def attr_value(out, code, v, ctx, mp, summ):
         nh = v[4:4 + nhl]
         nhs = []
         if nhl in (16, 32):
-            g = ipaddress.ip_address(nh[:16])
-            out.add(nh[:16], f"next hop (global) {g}")
-            nhs.append(str(g))
+            g = ip_str(nh[:16])
+            mapped = " (IPv4-mapped IPv6 address)" if g.startswith("::ffff:") else ""
+            out.add(nh[:16], f"next hop (global) {g}{mapped}")
+            nhs.append(g)
             if nhl == 32:
-                ll = ipaddress.ip_address(nh[16:])
+                ll = ip_str(nh[16:])
                 out.add(nh[16:], f"next hop (link-local) {ll}")
                 nhs.append(f"link-local {ll}")
         elif nhl == 4:
@@ -481,6 +496,16 @@ def notification_msg(out, b, ctx):
         if len(data) > 1 + n:
             out.add(data[1 + n:], "trailing data")
             s += f", trailing data 0x{data[1 + n:].hex()}"
+    elif code == 6 and sub == 9 and len(data) >= 2:
+        ic, isub = data[0], data[1]
+        icn = NOTIF_CODE.get(ic, "?")
+        isn = NOTIF_SUB.get(ic, {}).get(isub, "?")
+        out.add(data[0:1], f"data: encapsulated error code {ic} = {icn} (RFC 8538 Hard Reset)")
+        out.add(data[1:2], f"data: encapsulated error subcode {isub} = {isn}")
+        s += f", encapsulating {ic}/{isub} {icn} / {isn}"
+        if len(data) > 2:
+            out.add(data[2:], "data: encapsulated notification data")
+            s += f" with data 0x{data[2:].hex()}"
     elif code == 2 and sub == 2 and len(data) in (2, 4):
         a = int.from_bytes(data, "big")
         out.add(data, f"data: peer AS {a} as received in the OPEN ({len(data)} octets)")

@@ -4,15 +4,19 @@
 # Needs root, BIRD 2, FRR bgpd, GoBGP, ExaBGP 4, tshark, python3 (Debian 12
 # packages were used: BIRD 2.0.12, FRR 8.4.4, GoBGP 3.10.0, ExaBGP 4.2.21).
 #
-# All BGP traffic stays on loopback (127.0.0.0/8).  Addresses:
+# Part 1: all BGP traffic stays on loopback (127.0.0.0/8).  Addresses:
 #   127.0.0.2 BIRD   AS 4200000002     127.0.0.5 ExaBGP AS 65005 (collector)
 #   127.0.0.3 FRR    AS 4200000003     127.0.0.6 python OPEN sink (sink.py)
 #   127.0.0.4 GoBGP  AS 4200000004     127.0.0.7/.8 ExaBGP "bad AS" sessions
 #
+# Part 2: BIRD (netns kbgp-a, 2001:db8:ab::a) and FRR with zebra (netns kbgp-b,
+#   2001:db8:ab::b) over a veth pair; the namespaces are deleted afterwards.
+#
 # Steps: start tshark on lo, start the daemons, let them converge, then
 # route refresh -> withdrawals -> admin resets -> admin shutdowns with a
 # shutdown communication, stop everything (by PID), split the pcap into BGP
-# messages (extract.py) and write the annotated vectors (make_vectors.py).
+# messages (extract.py), write the annotated vectors (make_vectors.py) and
+# check them (verify.py: format, re-decode, tshark cross-check).
 #
 # Usage: sudo ./capture.sh [OUTDIR]   (OUTDIR defaults to the vectors directory)
 # Run files (pcap, logs, messages.jsonl) are left in $RUN (/tmp/kbgp-capture).
@@ -28,8 +32,9 @@ if ss -ltn | grep -qE '127\.0\.0\.[2-8]:179 |0\.0\.0\.0:179 |\*:179 '; then
   echo "something already listens on port 179 on loopback; stop it first" >&2; exit 1
 fi
 
+case "$RUN" in /|/tmp|"") echo "refusing RUN=$RUN" >&2; exit 1;; esac
 rm -rf "$RUN"; mkdir -p "$RUN"; : > "$RUN/pids"
-trap 'stop_all' EXIT
+trap 'stop_all; ns_teardown' EXIT
 
 log "start tshark"; start_tshark
 log "start OPEN sink, BIRD, FRR, GoBGP"
@@ -111,11 +116,25 @@ gobgp_ neighbor >> "$RUN/state-final.txt"
 
 log "stop daemons and capture"
 stop_all
+
+# --- part 2: BIRD <-> FRR over an IPv6 link between two network namespaces ---
+# (global + link-local IPv6 next hops, RFC 8950 IPv4 routes with IPv6 next hop)
+log "netns part: create kbgp-a (BIRD) and kbgp-b (FRR + zebra), veth kbgpa0 <-> kbgpb0"
+ns_teardown; ns_setup; ns_start
+wait_until "ns BIRD-FRR" ns_bird_up
+sleep 6     # FRR's first UPDATEs come after its ~1 s coalesce timer
+birdc -s "$NSRUN/bird.ctl" show protocols all frr > "$NSRUN/state-final.txt" || true
+log "stop netns daemons, delete namespaces"
+ns_stop; ns_teardown
 trap - EXIT
 
 log "extract messages"
 python3 "$HERE/extract.py" "$RUN/capture.pcap" "$RUN/messages.jsonl"
+python3 "$HERE/extract.py" "$NSRUN/capture.pcap" "$NSRUN/messages.jsonl"
 python3 "$HERE/catalog.py" "$RUN/messages.jsonl" > "$RUN/catalog.txt"
+python3 "$HERE/catalog.py" "$NSRUN/messages.jsonl" > "$NSRUN/catalog.txt"
 log "write vectors to $OUT"
-python3 "$HERE/make_vectors.py" "$RUN/messages.jsonl" "$OUT"
+python3 "$HERE/make_vectors.py" "$OUT" "$RUN/messages.jsonl" "$NSRUN/messages.jsonl"
+log "verify vectors (format + tshark cross-check)"
+python3 "$HERE/verify.py" "$OUT"
 log "done"

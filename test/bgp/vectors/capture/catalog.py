@@ -7,6 +7,8 @@ Library: load(path) -> list of dicts with extra keys "bytes", "ctx", "summary".
 import json
 import sys
 
+sys.dont_write_bytecode = True  # keep the capture directory free of __pycache__
+
 from bgpdecode import Ctx, annotate, session_ctx
 
 

@@ -70,7 +70,7 @@ stop_one() {   # stop_one NAME : SIGTERM the recorded PID, wait, then SIGKILL if
 stop_all() {
   [ -f "$RUN/pids" ] || return 0
   # daemons first, capture last (so their final NOTIFICATIONs are recorded)
-  for n in exabgp gobgp frr bird sink tshark; do stop_one $n; done
+  for n in exabgp gobgp frr bird sink tshark ns-bird ns-frr ns-zebra ns-tshark; do stop_one $n; done
 }
 
 # wait_until DESCRIPTION COMMAND... : poll (max 60 s) until COMMAND succeeds
@@ -81,4 +81,60 @@ wait_until() {
 }
 bird_up()  { birdc_ show protocols "$1" | grep -q Established; }
 frr_up()   { vtysh_ "show bgp neighbors $1 json" | grep -q '"bgpState":"Established"'; }
-gobgp_up() { gobgp_ neighbor "$1" | grep -q 'BGP state = established'; }
+gobgp_up() { gobgp_ neighbor "$1" | grep -qi 'BGP state = established'; }
+
+# ---------------------------------------------------------------------------
+# Network-namespace part: BIRD in netns kbgp-a, FRR (bgpd + zebra) in kbgp-b,
+# joined by one veth pair.  Only these two namespaces see the traffic.
+NSA=kbgp-a NSB=kbgp-b NSRUN=$RUN/ns
+
+ns_setup() {
+  mkdir -p "$NSRUN/frr"
+  chown frr:frr "$NSRUN/frr"      # zebra drops privileges to user frr
+  ip netns add $NSA
+  ip netns add $NSB
+  ip link add kbgpa0 type veth peer name kbgpb0
+  ip link set kbgpa0 netns $NSA
+  ip link set kbgpb0 netns $NSB
+  for ns in $NSA $NSB; do ip -n $ns link set lo up; done
+  # fixed link-local addresses (fe80::a / fe80::b) and no DAD delay
+  ip -n $NSA link set kbgpa0 addrgenmode none
+  ip -n $NSB link set kbgpb0 addrgenmode none
+  ip netns exec $NSA sysctl -qw net.ipv6.conf.kbgpa0.accept_dad=0
+  ip netns exec $NSB sysctl -qw net.ipv6.conf.kbgpb0.accept_dad=0
+  ip -n $NSA addr add fe80::a/64 dev kbgpa0
+  ip -n $NSB addr add fe80::b/64 dev kbgpb0
+  ip -n $NSA addr add 2001:db8:ab::a/64 dev kbgpa0
+  ip -n $NSB addr add 2001:db8:ab::b/64 dev kbgpb0
+  ip -n $NSA link set kbgpa0 up
+  ip -n $NSB link set kbgpb0 up
+}
+
+ns_teardown() {
+  ip netns list | grep -qw $NSA && ip netns del $NSA
+  ip netns list | grep -qw $NSB && ip netns del $NSB
+  return 0
+}
+
+ns_start() {
+  ip netns exec $NSB tshark -i kbgpb0 -f 'tcp port 179' -w "$NSRUN/capture.pcap" -q \
+    > "$NSRUN/tshark.log" 2>&1 &
+  remember ns-tshark $!
+  for _ in $(seq 50); do grep -q Capturing "$NSRUN/tshark.log" && break; sleep 0.2; done
+  sleep 1
+  ip netns exec $NSB /usr/lib/frr/zebra -f /dev/null -i "$NSRUN/frr/zebra.pid" \
+    -z "$NSRUN/frr/zserv.api" --vty_socket "$NSRUN/frr" -A 127.0.0.1 -P 0 \
+    > "$NSRUN/zebra.out" 2>&1 &
+  remember ns-zebra $!
+  sleep 1
+  ip netns exec $NSB /usr/lib/frr/bgpd -f "$HERE/frr-ns.conf" -n -S -l 2001:db8:ab::b -p 179 \
+    -i "$NSRUN/frr/bgpd.pid" -z "$NSRUN/frr/zserv.api" --vty_socket "$NSRUN/frr" \
+    -A 127.0.0.1 -P 0 > "$NSRUN/frr.out" 2>&1 &
+  remember ns-frr $!
+  ip netns exec $NSA bird -c "$HERE/bird-ns.conf" -s "$NSRUN/bird.ctl" -P "$NSRUN/bird.pid" -f \
+    > "$NSRUN/bird.out" 2>&1 &
+  remember ns-bird $!
+}
+
+ns_stop() { for n in ns-bird ns-frr ns-zebra ns-tshark; do stop_one $n; done; }
+ns_bird_up() { birdc -s "$NSRUN/bird.ctl" show protocols frr | grep -q Established; }
