@@ -1,0 +1,247 @@
+/**
+ * The daemon's configuration: a multi-document YAML file in Calico's shape (projectcalico.org/v3
+ * BGPConfiguration, BGPPeer, Node) plus one kbgp kind for the daemon itself. `loadConfig` resolves
+ * it for one node: its AS, router ID, addresses, peers and what it originates.
+ *
+ * This covers what the session issue needs; the operations issue completes the Calico fields.
+ * Anything present that kbgp does not honour yet is an error that says so, never ignored.
+ */
+import { isIP } from 'node:net';
+import { parseAllDocuments } from 'yaml';
+import { type Prefix, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
+import type { OriginatedRoute } from '../rib/origination.js';
+import { ConfigError, Fields, type Json, parseDuration } from './fields.js';
+
+export const CALICO_API = 'projectcalico.org/v3';
+export const KBGP_API = 'kbgp.io/v1alpha1';
+
+export interface PeerConfig {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly asNumber: number;
+  readonly keepaliveTime?: number;
+  /** Source address for outgoing connections: the node's address (Calico UseNodeIP) or none. */
+  readonly sourceAddress?: string;
+  readonly passive: boolean;
+  readonly holdTime?: number;
+}
+
+export interface NodeConfig {
+  readonly nodeName: string;
+  readonly asNumber: number;
+  readonly routerId: string;
+  readonly ipv4Address?: string;
+  readonly ipv6Address?: string;
+  readonly listenAddress: string;
+  readonly listenPort: number;
+  readonly peers: readonly PeerConfig[];
+  readonly originate: readonly OriginatedRoute[];
+  readonly logLevel: string;
+  /** Seconds; unset ones take Calico's defaults (connect delay 2, retry 5, error wait 5..30). */
+  readonly timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>>;
+}
+
+const AS_MAX = 4294967295;
+
+/** Calico's ASNumber: an integer, or asdot `a.b` (RFC 5396). */
+function asNumber(f: Fields, field: string): number | undefined {
+  const v = f.raw(field);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= AS_MAX) return v;
+  if (typeof v === 'string' && /^\d+\.\d+$/.test(v)) {
+    const [hi, lo] = v.split('.').map(Number) as [number, number];
+    if (hi <= 0xffff && lo <= 0xffff && hi * 65536 + lo > 0) return hi * 65536 + lo;
+  }
+  throw f.error(field, `${JSON.stringify(v)} is not a valid AS number`);
+}
+
+/** `10.0.0.1`, `10.0.0.1:1790`, `[2001:db8::1]:1790` or `2001:db8::1`. */
+function peerIp(f: Fields, field: string, defaultPort: number): { address: string; port: number } {
+  const v = f.requiredString(field);
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
+  const v4port = /^([\d.]+):(\d+)$/.exec(v);
+  const [address, port] = bracket ? [bracket[1] as string, bracket[2]] : v4port ? [v4port[1] as string, v4port[2]] : [v, undefined];
+  if (isIP(address) === 0) throw f.error(field, `${JSON.stringify(v)} is not an IP address with an optional port`);
+  const p = port === undefined ? defaultPort : Number(port);
+  if (!(p >= 1 && p <= 65535)) throw f.error(field, `port ${port} is not 1..65535`);
+  return { address, port: p };
+}
+
+function cidrAddress(f: Fields, field: string, family: 4 | 6): string | undefined {
+  const v = f.string(field);
+  if (v === undefined) return undefined;
+  const address = v.split('/')[0] ?? '';
+  if (isIP(address) !== family) throw f.error(field, `${JSON.stringify(v)} is not an IPv${family} address (with optional /length)`);
+  return address;
+}
+
+interface Doc {
+  readonly kind: string;
+  readonly name: string;
+  readonly label: string;
+  readonly spec: Fields;
+}
+
+function documents(text: string): Doc[] {
+  const out: Doc[] = [];
+  parseAllDocuments(text).forEach((d, i) => {
+    if (d.errors.length > 0) throw new ConfigError(`document ${i + 1}`, 'yaml', d.errors[0]?.message ?? 'invalid YAML');
+    const value = d.toJS() as Json;
+    if (value === null) return;
+    const top = Fields.of(`document ${i + 1}`, '', value);
+    const kind = top.requiredString('kind');
+    const apiVersion = top.requiredString('apiVersion');
+    const metadata = top.object('metadata');
+    const name = metadata.requiredString('name');
+    const label = `${kind} ${name}`;
+    const expected = kind === 'KbgpConfiguration' ? KBGP_API : CALICO_API;
+    if (apiVersion !== expected) throw new ConfigError(label, 'apiVersion', `must be ${expected} for ${kind}`);
+    metadata.raw('labels');
+    metadata.raw('annotations');
+    metadata.done();
+    const spec = Fields.of(label, 'spec', top.raw('spec'));
+    top.done();
+    out.push({ kind, name, label, spec });
+  });
+  return out;
+}
+
+const NOT_YET = 'is not supported by kbgp yet (see the operations issue)';
+
+/** Parses and resolves the configuration for `nodeName` (default: the KbgpConfiguration's, or $NODE_NAME). */
+export function loadConfig(text: string, nodeName?: string): NodeConfig {
+  const docs = documents(text);
+  const known = new Set(['BGPConfiguration', 'BGPPeer', 'Node', 'KbgpConfiguration']);
+  for (const d of docs) if (!known.has(d.kind)) throw new ConfigError(d.label, 'kind', `${d.kind} is not a kind kbgp reads (BGPConfiguration, BGPPeer, Node, KbgpConfiguration)`);
+
+  const daemons = docs.filter((d) => d.kind === 'KbgpConfiguration');
+  const name = nodeName ?? process.env.NODE_NAME ?? (daemons.length === 1 ? daemons[0]?.spec.string('nodeName') : undefined);
+  if (name === undefined) throw new ConfigError('KbgpConfiguration', 'spec.nodeName', 'no node name: set spec.nodeName, $NODE_NAME or --node');
+  const daemon = daemons.find((d) => (d.spec.has('nodeName') ? d.spec.string('nodeName') : d.name) === name);
+
+  const global = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === 'default');
+  let globalAs = 64512;
+  let listenPort = 179;
+  let logLevel = 'info';
+  if (global !== undefined) {
+    globalAs = asNumber(global.spec, 'asNumber') ?? globalAs;
+    listenPort = global.spec.integer('listenPort', 1, 65535) ?? listenPort;
+    logLevel = (global.spec.string('logSeverityScreen') ?? 'Info').toLowerCase();
+    global.spec.done(Object.fromEntries(['nodeToNodeMeshEnabled', 'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'communities', 'prefixAdvertisements', 'bindMode'].map((k) => [k, NOT_YET])));
+  }
+
+  const nodeDoc = docs.find((d) => d.kind === 'Node' && d.name === name);
+  const bgp = nodeDoc?.spec.object('bgp');
+  const ipv4Address = bgp === undefined ? undefined : cidrAddress(bgp, 'ipv4Address', 4);
+  const ipv6Address = bgp === undefined ? undefined : cidrAddress(bgp, 'ipv6Address', 6);
+  const nodeAs = (bgp === undefined ? undefined : asNumber(bgp, 'asNumber')) ?? globalAs;
+  if (bgp !== undefined) bgp.done({ routeReflectorClusterID: NOT_YET });
+  nodeDoc?.spec.done();
+
+  const peerSettings = new Map<string, { passive: boolean; holdTime?: number; at: string }>();
+  const timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>> = {};
+  let routerId = ipv4Address;
+  let listenAddress = '::';
+  const originate: OriginatedRoute[] = [];
+  if (daemon !== undefined) {
+    const s = daemon.spec;
+    s.string('nodeName');
+    const id = s.string('routerId');
+    if (id !== undefined && isIP(id) !== 4) throw s.error('routerId', `${JSON.stringify(id)} is not a dotted-quad router ID`);
+    routerId = id ?? routerId;
+    const listen = s.string('listenAddress');
+    if (listen !== undefined && isIP(listen) === 0) throw s.error('listenAddress', `${JSON.stringify(listen)} is not an IP address`);
+    listenAddress = listen ?? listenAddress;
+    s.list('peerSettings').forEach((item, i) => {
+      const p = Fields.of(daemon.label, `spec.peerSettings[${i}]`, item);
+      const peer = p.requiredString('peer');
+      const holdTime = parseDuration(p, 'holdTime');
+      if (holdTime !== undefined && holdTime !== 0 && holdTime < 3) throw p.error('holdTime', 'must be 0 or at least 3 seconds (RFC 4271 §4.2)');
+      peerSettings.set(peer, { passive: p.boolean('passive') ?? false, ...(holdTime === undefined ? {} : { holdTime }), at: p.at('peer') });
+      p.done();
+    });
+    const t = s.object('timers');
+    for (const [field, key] of [['connectDelay', 'connectDelay'], ['connectRetryTime', 'connectRetryTime'], ['errorWaitMin', 'errorWaitMin'], ['errorWaitMax', 'errorWaitMax'], ['holdTime', 'holdTime']] as const) {
+      const v = parseDuration(t, field);
+      if (v !== undefined) timers[key] = v;
+    }
+    t.done();
+    s.list('originate').forEach((item, i) => {
+      const r = Fields.of(daemon.label, `spec.originate[${i}]`, item);
+      const prefixText = r.requiredString('prefix');
+      let prefix: Prefix;
+      try {
+        prefix = parsePrefix(prefixText);
+      } catch (e) {
+        throw r.error('prefix', e instanceof Error ? e.message : String(e));
+      }
+      const parseEach = <T>(field: string, parse: (s: string) => T): T[] =>
+        r.list(field).map((c, j) => {
+          if (typeof c !== 'string') throw r.error(`${field}[${j}]`, 'must be a string');
+          try {
+            return parse(c);
+          } catch (e) {
+            throw r.error(`${field}[${j}]`, e instanceof Error ? e.message : String(e));
+          }
+        });
+      originate.push({ prefix, communities: parseEach('communities', parseCommunity), largeCommunities: parseEach('largeCommunities', parseLargeCommunity) });
+      r.done();
+    });
+    s.done();
+  }
+  if (routerId === undefined) {
+    throw new ConfigError(`KbgpConfiguration ${name}`, 'spec.routerId', 'no router ID: set it, or give the Node an IPv4 address (spec.bgp.ipv4Address)');
+  }
+
+  const peers: PeerConfig[] = [];
+  for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
+    const s = d.spec;
+    const scope = s.string('node');
+    if (s.has('nodeSelector') || s.has('peerSelector')) throw s.error(s.has('nodeSelector') ? 'nodeSelector' : 'peerSelector', NOT_YET);
+    if (scope !== undefined && scope !== name) {
+      s.raw('peerIP');
+      continue;
+    }
+    const { address, port } = peerIp(s, 'peerIP', listenPort);
+    const remoteAs = asNumber(s, 'asNumber');
+    if (remoteAs === undefined) throw s.error('asNumber', 'is required with peerIP');
+    const keepaliveTime = parseDuration(s, 'keepaliveTime');
+    const source = s.string('sourceAddress') ?? 'UseNodeIP';
+    if (source !== 'UseNodeIP' && source !== 'None') throw s.error('sourceAddress', `${JSON.stringify(source)} is not UseNodeIP or None`);
+    const nodeIp = isIP(address) === 4 ? ipv4Address : ipv6Address;
+    const local = peerSettings.get(d.name);
+    peerSettings.delete(d.name);
+    const passive = local?.passive ?? false;
+    const holdTime = local?.holdTime;
+    s.done(Object.fromEntries(['localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'maxRestartTime', 'numAllowedLocalASNumbers', 'password', 'ttlSecurity', 'filters', 'reachableBy', 'localWorkloadSelector', 'reversePeering'].map((k) => [k, NOT_YET])));
+    peers.push({
+      name: d.name,
+      address,
+      port,
+      asNumber: remoteAs,
+      passive,
+      ...(keepaliveTime === undefined ? {} : { keepaliveTime }),
+      ...(holdTime === undefined ? {} : { holdTime }),
+      ...(source === 'UseNodeIP' && nodeIp !== undefined ? { sourceAddress: nodeIp } : {}),
+    });
+  }
+
+  for (const [peer, settings] of peerSettings) {
+    throw new ConfigError(`KbgpConfiguration ${name}`, settings.at, `no BGPPeer named ${JSON.stringify(peer)} for node ${name}`);
+  }
+
+  return {
+    nodeName: name,
+    timers,
+    asNumber: nodeAs,
+    routerId,
+    ...(ipv4Address === undefined ? {} : { ipv4Address }),
+    ...(ipv6Address === undefined ? {} : { ipv6Address }),
+    listenAddress,
+    listenPort,
+    peers,
+    originate,
+    logLevel,
+  };
+}

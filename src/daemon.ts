@@ -1,0 +1,197 @@
+/**
+ * The composition root: configuration in, a running speaker out. It wires the listener, one
+ * Session per configured peer, each peer's Adj-RIB-In, and the origination export. Nothing else
+ * knows about more than one of these.
+ */
+import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
+import type { Logger } from 'pino';
+import { Afi, IPV4_UNICAST, IPV6_UNICAST } from './bgp/index.js';
+import type { NodeConfig, PeerConfig } from './config/config.js';
+import { type Clock, systemClock } from './fsm/clock.js';
+import type { DownReason } from './fsm/down-reason.js';
+import { type LocalCapabilities, type Negotiated, sendContext } from './fsm/negotiate.js';
+import { Session } from './fsm/session.js';
+import { DEFAULT_TIMERS, type SessionSettings, type State } from './fsm/state-machine.js';
+import { AdjRibIn, type ReceivedRoute } from './rib/adj-rib-in.js';
+import { originationUpdates } from './rib/origination.js';
+
+export interface PeerStatus {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly peerAs: number;
+  readonly state: State;
+  /** Clock milliseconds at the last state change. */
+  readonly since: number;
+  readonly lastDown?: DownReason;
+  readonly received: number;
+  readonly negotiated?: Negotiated;
+}
+
+export interface DaemonDeps {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+interface Peer {
+  readonly config: PeerConfig;
+  readonly session: Session;
+  readonly adjRibIn: AdjRibIn;
+}
+
+/** `::ffff:192.0.2.1` (an IPv4 peer on a dual-stack socket) is `192.0.2.1`. */
+function plainAddress(a: string | undefined): string {
+  if (a === undefined) return '';
+  return a.startsWith('::ffff:') && isIPv4(a.slice(7)) ? a.slice(7) : a;
+}
+
+export class Daemon {
+  private readonly peers = new Map<string, Peer>();
+  private server: Server | undefined;
+  private readonly clock: Clock;
+
+  constructor(
+    readonly config: NodeConfig,
+    private readonly deps: DaemonDeps,
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    for (const p of config.peers) this.addPeer(p);
+  }
+
+  private capabilities(): LocalCapabilities {
+    return {
+      families: [
+        { afi: Afi.Ipv4, safi: 1 },
+        { afi: Afi.Ipv6, safi: 1 },
+      ],
+      routeRefresh: true,
+      enhancedRouteRefresh: true,
+      extendedMessage: true,
+      addPath: new Map([
+        [IPV4_UNICAST, 'receive'],
+        [IPV6_UNICAST, 'receive'],
+      ]),
+      hostname: { hostname: this.config.nodeName, domain: '' },
+    };
+  }
+
+  private addPeer(p: PeerConfig): void {
+    const c = this.config;
+    const settings: SessionSettings = {
+      ...DEFAULT_TIMERS,
+      ...c.timers,
+      ...(p.holdTime === undefined ? {} : { holdTime: p.holdTime }),
+      ...(p.keepaliveTime === undefined ? {} : { keepaliveTime: p.keepaliveTime }),
+      localAs: c.asNumber,
+      peerAs: p.asNumber,
+      bgpIdentifier: c.routerId,
+      passive: p.passive,
+      capabilities: this.capabilities(),
+    };
+    const ebgp = p.asNumber !== c.asNumber;
+    const logger = this.deps.logger.child({ peer: p.address, peerAs: p.asNumber, peerName: p.name });
+    const adjRibIn = new AdjRibIn();
+    const session: Session = new Session(
+      { address: p.address, port: p.port, ...(p.sourceAddress === undefined ? {} : { localAddress: p.sourceAddress }) },
+      settings,
+      ebgp,
+      {
+        established: (n) => this.exportTo(peer, n),
+        update: (u) => {
+          const r = adjRibIn.apply(u);
+          if (u.treatAsWithdraw !== undefined) logger.warn({ problems: u.treatAsWithdraw.map((x) => x.reason) }, 'UPDATE treated as withdraw (RFC 7606)');
+          if (u.endOfRib !== undefined) logger.info({ afi: u.endOfRib.afi, received: adjRibIn.size }, 'End-of-RIB received');
+          else logger.debug({ announced: r.announced, withdrawn: r.withdrawn, total: adjRibIn.size }, 'UPDATE');
+        },
+        routeRefresh: () => this.exportTo(peer, session.negotiated),
+        down: () => adjRibIn.clear(),
+      },
+      { clock: this.clock, random: this.deps.random ?? Math.random, logger },
+    );
+    const peer: Peer = { config: p, session, adjRibIn };
+    this.peers.set(p.address, peer);
+  }
+
+  /** Queues our origination for a peer that just came up (or asked for a refresh). */
+  private exportTo(peer: Peer, n: Negotiated | undefined): void {
+    const ctx = peer.session.sendContext;
+    if (n === undefined || ctx === undefined) return;
+    const ebgp = peer.config.asNumber !== this.config.asNumber;
+    const local = plainAddress(peer.session.localAddress);
+    const queue = originationUpdates(this.config.originate, {
+      localAs: this.config.asNumber,
+      ebgp,
+      families: n.families,
+      ctx: { ...sendContext(n, ebgp), maxMessageLength: ctx.maxMessageLength },
+      ...(isIPv4(local) ? { nextHopV4: local } : this.config.ipv4Address === undefined ? {} : { nextHopV4: this.config.ipv4Address }),
+      ...(this.config.ipv6Address !== undefined ? { nextHopV6: this.config.ipv6Address } : local.includes(':') ? { nextHopV6: local } : {}),
+    });
+    let i = 0;
+    peer.session.setOutbound(() => (i < queue.length ? queue[i++] : undefined));
+  }
+
+  /** Starts listening and starts every session. Resolves once the listener is bound. */
+  async start(): Promise<void> {
+    const server = createServer((socket) => this.incoming(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.config.listenAddress, port: this.config.listenPort }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.deps.logger.error({ err: e }, 'listener error'));
+    this.deps.logger.info({ address: this.config.listenAddress, port: this.listenPort, as: this.config.asNumber, routerId: this.config.routerId }, 'listening');
+    for (const p of this.peers.values()) p.session.start();
+  }
+
+  /** The bound port (the configured one, or the kernel's choice for port 0). */
+  get listenPort(): number {
+    const a = this.server?.address();
+    return a !== null && typeof a === 'object' ? a.port : this.config.listenPort;
+  }
+
+  private incoming(socket: Socket): void {
+    socket.on('error', () => undefined);
+    const from = plainAddress(socket.remoteAddress);
+    const peer = this.peers.get(from);
+    if (peer === undefined) {
+      // Only configured peers may talk to us: closed before any OPEN is read.
+      this.deps.logger.warn({ from, port: socket.remotePort }, 'connection from an address that is not a configured peer: closed');
+      socket.destroy();
+      return;
+    }
+    peer.session.acceptIncoming(socket);
+  }
+
+  async stop(why = 'kbgp stopping'): Promise<void> {
+    for (const p of this.peers.values()) p.session.stop(why);
+    const server = this.server;
+    this.server = undefined;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  status(): PeerStatus[] {
+    return [...this.peers.values()].map(({ config, session, adjRibIn }) => ({
+      name: config.name,
+      address: config.address,
+      port: config.port,
+      peerAs: config.asNumber,
+      state: session.state,
+      since: session.since,
+      received: adjRibIn.size,
+      ...(session.lastDownReason === undefined ? {} : { lastDown: session.lastDownReason }),
+      ...(session.negotiated === undefined ? {} : { negotiated: session.negotiated }),
+    }));
+  }
+
+  received(peerAddress: string): ReceivedRoute[] {
+    return this.peers.get(peerAddress)?.adjRibIn.routes() ?? [];
+  }
+
+  session(peerAddress: string): Session | undefined {
+    return this.peers.get(peerAddress)?.session;
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * The shell around the pure state machine for one configured peer: it owns the connections, the
+ * timers (through the injected clock) and the outgoing connection attempts, performs the actions
+ * `step()` returns, and resolves connection collisions (RFC 4271 §6.8), which need two
+ * connections at once and so cannot live in `step()`.
+ *
+ * Collision handling: while one connection is past Connect/Active, an incoming connection becomes
+ * a candidate with an FSM of its own. When an OPEN arrives and both exist, the connection opened
+ * by the speaker with the higher BGP Identifier is kept (for equal identifiers, RFC 6286 §2.3: the
+ * one opened by the larger AS) and the other gets Cease / Connection Collision Resolution. A new
+ * connection while Established is refused the same way, unless the peer announces graceful restart
+ * in its OPEN: then it has restarted, and the old session is declared down (RFC 4724 §4.2).
+ */
+import { type Socket, connect } from 'node:net';
+import type { Logger } from 'pino';
+import { type MessageContext, type NotificationMessage, type OpenMessage, type RouteRefreshMessage, type UpdateMessage, parseIpv4 } from '../bgp/index.js';
+import type { Clock } from './clock.js';
+import { Connection, type Direction } from './connection.js';
+import { type DownReason, formatDownReason } from './down-reason.js';
+import { type Negotiated, receiveContext, sendContext } from './negotiate.js';
+import { type Action, type FsmEvent, type SessionSettings, type SessionState, type State, type TimerName, initialState, step } from './state-machine.js';
+import { SessionTimers } from './timers.js';
+
+export interface PeerEndpoint {
+  /** Peer address, IPv4 or IPv6 text. */
+  readonly address: string;
+  readonly port: number;
+  /** Source address for outgoing connections. */
+  readonly localAddress?: string;
+}
+
+/** What the session hands to the rest of kbgp; plain data in, nothing back. */
+export interface SessionHooks {
+  established(negotiated: Negotiated): void;
+  update(update: UpdateMessage): void;
+  routeRefresh(refresh: RouteRefreshMessage): void;
+  down(reason: DownReason, wasEstablished: boolean): void;
+}
+
+/** Pulled while the socket can take more: the next encoded UPDATE, or undefined when none is due. */
+export type OutboundSource = () => Buffer | undefined;
+
+export interface SessionDeps {
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+  readonly connect?: (endpoint: PeerEndpoint) => Socket;
+}
+
+interface Instance {
+  fsm: SessionState;
+  readonly timers: SessionTimers;
+  conn?: Connection;
+  direction?: Direction;
+  /** An outgoing attempt not yet connected. */
+  pending?: Socket;
+}
+
+function defaultConnect(e: PeerEndpoint): Socket {
+  return connect({ host: e.address, port: e.port, ...(e.localAddress === undefined ? {} : { localAddress: e.localAddress }) });
+}
+
+export class Session {
+  private main: Instance;
+  private candidate: Instance | undefined;
+  private outbound: OutboundSource | undefined;
+  private stateSince: number;
+  private lastDown: DownReason | undefined;
+  private readonly connectSocket: (e: PeerEndpoint) => Socket;
+
+  constructor(
+    readonly endpoint: PeerEndpoint,
+    readonly settings: SessionSettings,
+    readonly ebgp: boolean,
+    private readonly hooks: SessionHooks,
+    private readonly deps: SessionDeps,
+  ) {
+    this.main = this.instance(initialState(settings));
+    this.stateSince = deps.clock.now();
+    this.connectSocket = deps.connect ?? defaultConnect;
+  }
+
+  get state(): State {
+    return this.main.fsm.state;
+  }
+
+  get negotiated(): Negotiated | undefined {
+    return this.main.fsm.state === 'Established' ? this.main.fsm.negotiated : undefined;
+  }
+
+  /** Milliseconds (clock time) since the state last changed. */
+  get since(): number {
+    return this.stateSince;
+  }
+
+  get lastDownReason(): DownReason | undefined {
+    return this.lastDown;
+  }
+
+  get counters(): Connection['counters'] | undefined {
+    return this.main.conn?.counters;
+  }
+
+  start(): void {
+    this.dispatch(this.main, { type: 'ManualStart' });
+  }
+
+  stop(why: string, notification?: NotificationMessage): void {
+    if (this.candidate !== undefined) this.dropCandidate();
+    this.dispatch(this.main, notification === undefined ? { type: 'ManualStop', why } : { type: 'ManualStop', why, notification });
+  }
+
+  /** Ends the session with a NOTIFICATION of our choosing (maximum prefixes, say). */
+  automaticStop(why: string, notification: NotificationMessage): void {
+    this.dispatch(this.main, { type: 'AutomaticStop', why, notification });
+  }
+
+  /** Sets where UPDATEs come from once Established; the session pulls while the peer keeps up. */
+  setOutbound(source: OutboundSource | undefined): void {
+    this.outbound = source;
+    this.pump();
+  }
+
+  /** Something new may be waiting in the outbound source. */
+  pump(): void {
+    const conn = this.main.conn;
+    if (this.main.fsm.state !== 'Established' || conn === undefined || this.outbound === undefined) return;
+    // Produce only while the socket takes it without queueing: a large table then waits in the
+    // RIB, not in front of the next KEEPALIVE.
+    while (conn.writable) {
+      const next = this.outbound();
+      if (next === undefined) return;
+      conn.write(next);
+    }
+  }
+
+  /** Writes a message now (a ROUTE-REFRESH, say), ahead of whatever the outbound source holds. */
+  sendNow(bytes: Buffer): void {
+    if (this.main.fsm.state === 'Established') this.main.conn?.write(bytes);
+  }
+
+  get sendContext(): MessageContext | undefined {
+    return this.main.conn?.sendContext;
+  }
+
+  /** Our address on the current connection: the natural next hop towards this peer. */
+  get localAddress(): string | undefined {
+    return this.main.conn?.socket.localAddress;
+  }
+
+  /** An incoming TCP connection from this peer's address. */
+  acceptIncoming(socket: Socket): void {
+    const state = this.main.fsm.state;
+    if (state === 'Idle' || this.candidate !== undefined) {
+      this.deps.logger.info({ state }, 'refusing incoming connection');
+      socket.destroy();
+      return;
+    }
+    if (state === 'Connect' || state === 'Active') {
+      this.abortPending(this.main);
+      this.attach(this.main, socket, 'in');
+      this.dispatch(this.main, { type: 'TcpConnectionConfirmed' });
+      return;
+    }
+    // A second connection: it runs its own FSM until an OPEN settles which one stays.
+    const candidate = this.instance({ ...initialState(this.settings), state: 'Active' });
+    this.candidate = candidate;
+    this.attach(candidate, socket, 'in');
+    this.dispatch(candidate, { type: 'TcpConnectionConfirmed' });
+  }
+
+  private instance(fsm: SessionState): Instance {
+    const inst: Instance = { fsm, timers: new SessionTimers(this.deps.clock, this.deps.random, (t) => this.onTimer(inst, t)) };
+    return inst;
+  }
+
+  private onTimer(inst: Instance, timer: TimerName): void {
+    const events: Record<TimerName, FsmEvent> = {
+      ConnectRetry: { type: 'ConnectRetryTimerExpires' },
+      Hold: { type: 'HoldTimerExpires' },
+      Keepalive: { type: 'KeepaliveTimerExpires' },
+      IdleHold: { type: 'IdleHoldTimerExpires' },
+      Stable: { type: 'StableTimerExpires' },
+    };
+    this.dispatch(inst, events[timer]);
+  }
+
+  private attach(inst: Instance, socket: Socket, direction: Direction): void {
+    inst.direction = direction;
+    inst.conn = new Connection(
+      socket,
+      direction,
+      (e) => this.fromConnection(inst, socket, e),
+      () => this.pump(),
+    );
+  }
+
+  /** Events from a connection; stale ones (from a connection since replaced) are dropped. */
+  private fromConnection(inst: Instance, socket: Socket, e: FsmEvent): void {
+    if (inst.conn?.socket !== socket) return;
+    if (e.type === 'BgpOpen' && this.resolveCollision(inst, e.open)) return;
+    this.dispatch(inst, e);
+  }
+
+  /**
+   * Returns true when `inst` lost the collision and was dumped (its OPEN must not be processed).
+   */
+  private resolveCollision(inst: Instance, open: OpenMessage): boolean {
+    const other = inst === this.main ? this.candidate : this.main;
+    if (other === undefined || other.conn === undefined || !other.conn.open) return false;
+    if (other.fsm.state === 'Established') {
+      const restarted = open.capabilities.some((c) => c.kind === 'graceful-restart');
+      if (!restarted) {
+        this.dump(inst);
+        return true;
+      }
+      this.deps.logger.info('peer reconnected with graceful restart: the old session is down');
+      this.dispatch(other, { type: 'TcpConnectionFails', error: 'peer restarted (new connection with graceful restart)' });
+      this.promote(inst);
+      return false;
+    }
+    if (other.fsm.state !== 'OpenSent' && other.fsm.state !== 'OpenConfirm') return false;
+    const local = parseIpv4(this.settings.bgpIdentifier);
+    const remote = parseIpv4(open.bgpIdentifier);
+    // The connection to keep is the one opened by the higher identifier (or, equal, the larger AS).
+    const localWins = local !== remote ? local > remote : this.settings.localAs > this.settings.peerAs;
+    const keep: Direction = localWins ? 'out' : 'in';
+    if (inst.direction === keep) {
+      this.dump(other);
+      if (inst !== this.main) this.promote(inst);
+      return false;
+    }
+    this.dump(inst);
+    if (inst === this.main) this.promote(other);
+    return true;
+  }
+
+  /** The losing connection gets Cease / Connection Collision Resolution; the session lives on. */
+  private dump(inst: Instance): void {
+    const { actions } = step(this.settings, inst.fsm, { type: 'OpenCollisionDump' });
+    for (const a of actions) if (a.type === 'send' || a.type === 'dropConnection') this.perform(inst, a);
+    inst.timers.stopAll();
+    inst.conn = undefined;
+    if (inst === this.candidate) this.candidate = undefined;
+    this.deps.logger.debug({ direction: inst.direction }, 'connection collision: dropped one connection');
+  }
+
+  private promote(inst: Instance): void {
+    this.main.timers.stopAll();
+    this.main = inst;
+    this.candidate = undefined;
+    this.stateSince = this.deps.clock.now();
+  }
+
+  private dropCandidate(): void {
+    const c = this.candidate;
+    if (c === undefined) return;
+    c.timers.stopAll();
+    c.conn?.close();
+    this.candidate = undefined;
+  }
+
+  private abortPending(inst: Instance): void {
+    inst.pending?.removeAllListeners();
+    inst.pending?.on('error', () => undefined);
+    inst.pending?.destroy();
+    inst.pending = undefined;
+  }
+
+  private dispatch(inst: Instance, e: FsmEvent): void {
+    const before = inst.fsm.state;
+    const { next, actions } = step(this.settings, inst.fsm, e);
+    inst.fsm = next;
+    const isMain = inst === this.main;
+    if (isMain && before !== next.state) {
+      this.stateSince = this.deps.clock.now();
+      this.deps.logger.debug({ from: before, to: next.state, event: e.type }, 'state');
+    }
+    // Negotiated on OPEN: the very next message may already need the new context.
+    if (next.negotiated !== undefined && inst.conn !== undefined && before === 'OpenSent') {
+      inst.conn.setContexts(receiveContext(next.negotiated, this.ebgp), sendContext(next.negotiated, this.ebgp));
+    }
+    for (const a of actions) {
+      if (!isMain && (a.type === 'down' || (a.type === 'startTimer' && a.timer === 'IdleHold'))) {
+        // A candidate that fails just goes away; the session's own state is the main instance's.
+        if (a.type === 'down') this.candidate = undefined;
+        continue;
+      }
+      this.perform(inst, a);
+    }
+  }
+
+  private perform(inst: Instance, a: Action): void {
+    switch (a.type) {
+      case 'connect':
+        this.connectOut(inst);
+        break;
+      case 'send':
+        inst.conn?.send(a.message);
+        break;
+      case 'startTimer':
+        inst.timers.start(a.timer, a.seconds, a.jitter);
+        break;
+      case 'stopTimer':
+        inst.timers.stop(a.timer);
+        break;
+      case 'dropConnection':
+        this.abortPending(inst);
+        inst.conn?.close();
+        inst.conn = undefined;
+        break;
+      case 'established':
+        this.deps.logger.info(
+          { peerAs: a.negotiated.peerAs, holdTime: a.negotiated.holdTime, families: a.negotiated.families.size, direction: inst.direction },
+          'session established',
+        );
+        this.hooks.established(a.negotiated);
+        this.pump();
+        break;
+      case 'deliver':
+        if (a.message.type === 2) this.hooks.update(a.message);
+        else this.hooks.routeRefresh(a.message);
+        break;
+      case 'down':
+        this.lastDown = a.reason;
+        this.outbound = undefined;
+        if (a.wasEstablished) this.deps.logger.warn({ reason: a.reason.kind }, `session down: ${formatDownReason(a.reason)}`);
+        else this.deps.logger.info({ reason: a.reason.kind }, `session not established: ${formatDownReason(a.reason)}`);
+        this.hooks.down(a.reason, a.wasEstablished);
+        break;
+    }
+  }
+
+  private connectOut(inst: Instance): void {
+    this.abortPending(inst);
+    const socket = this.connectSocket(this.endpoint);
+    inst.pending = socket;
+    socket.once('connect', () => {
+      if (inst.pending !== socket) return;
+      inst.pending = undefined;
+      socket.removeAllListeners('error');
+      if (inst.fsm.state !== 'Connect' && inst.fsm.state !== 'Active') {
+        socket.destroy();
+        return;
+      }
+      this.attach(inst, socket, 'out');
+      this.dispatch(inst, { type: 'TcpCrAcked' });
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      if (inst.pending !== socket) return;
+      inst.pending = undefined;
+      socket.destroy();
+      this.dispatch(inst, { type: 'TcpConnectionFails', error: e.code ?? e.message });
+    });
+  }
+}
