@@ -4,9 +4,20 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { decodeStream, hexToBuffer } from './decode.js';
 import { runDemo } from './demo.js';
+import { run } from './run.js';
 
 const program = new Command();
 program.name('kbgp').description('A BGP speaker for Kubernetes service IPs').version('0.1.0');
+
+program
+  .command('run')
+  .description('run the BGP speaker (without -f: the embedded two-node demo on 127.0.0.11/12)')
+  .option('-f, --file <file>', 'configuration file (Calico-shaped YAML)')
+  .option('--node <name>', 'the node this daemon speaks for (default: $NODE_NAME or the file\'s KbgpConfiguration)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error')
+  .action(async (opts: { file?: string; node?: string; logLevel?: string }) => {
+    await run(opts);
+  });
 
 program
   .command('demo')

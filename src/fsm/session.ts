@@ -17,7 +17,7 @@ import { type MessageContext, type NotificationMessage, type OpenMessage, type R
 import type { Clock } from './clock.js';
 import { Connection, type Direction } from './connection.js';
 import { type DownReason, formatDownReason } from './down-reason.js';
-import { type Negotiated, receiveContext, sendContext } from './negotiate.js';
+import { type Negotiated, familyKeyName, receiveContext, sendContext } from './negotiate.js';
 import { type Action, type FsmEvent, type SessionSettings, type SessionState, type State, type TimerName, initialState, step } from './state-machine.js';
 import { SessionTimers } from './timers.js';
 
@@ -311,7 +311,7 @@ export class Session {
         break;
       case 'established':
         this.deps.logger.info(
-          { peerAs: a.negotiated.peerAs, holdTime: a.negotiated.holdTime, families: a.negotiated.families.size, direction: inst.direction },
+          { holdTime: a.negotiated.holdTime, families: [...a.negotiated.families].map(familyKeyName), direction: inst.direction },
           'session established',
         );
         this.hooks.established(a.negotiated);

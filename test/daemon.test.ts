@@ -1,0 +1,215 @@
+/**
+ * The daemon end to end on loopback, kbgp against kbgp and against a raw peer of the suite's own:
+ * sessions come up in both directions, routes arrive with every attribute, bad input gets the
+ * exact NOTIFICATION without disturbing another session, and unknown addresses are refused.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { MessageType, formatPrefix, formatCommunity, formatLargeCommunity } from '../src/bgp/index.js';
+import { loadConfig } from '../src/config/config.js';
+import { Daemon } from '../src/daemon.js';
+import { RawPeer, isType, until } from './helpers/raw-peer.js';
+import { MANDATORY_4, attr, update } from './helpers/bytes.js';
+
+const logger = pino({ level: 'silent' });
+const running: Daemon[] = [];
+const peers: RawPeer[] = [];
+
+afterEach(async () => {
+  for (const p of peers.splice(0)) p.close();
+  await Promise.all(running.splice(0).map((d) => d.stop('test over')));
+});
+
+interface NodeSpec {
+  name: string;
+  address: string;
+  asn: number;
+  port: number;
+  peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string }[];
+  originate?: { prefix: string; communities?: string[]; largeCommunities?: string[] }[];
+}
+
+function yaml(n: NodeSpec): string {
+  const docs = [
+    `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: ${n.asn}, listenPort: ${n.port}}`,
+    `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${n.name}}\nspec: {bgp: {ipv4Address: ${n.address}/32}}`,
+    ...n.peers.map((p) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ${p.name}}\nspec: {peerIP: "${p.address}:${p.port ?? n.port}", asNumber: ${p.asn}}`),
+    `apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: ${n.name}}\nspec:\n  nodeName: ${n.name}\n  listenAddress: ${n.address}\n  timers: {connectDelay: 0.1s, connectRetryTime: 0.5s, errorWaitMin: 0.5s, errorWaitMax: 1s}\n` +
+      `  peerSettings: [${n.peers.map((p) => `{peer: ${p.name}, passive: ${p.passive ?? false}${p.holdTime === undefined ? '' : `, holdTime: ${p.holdTime}`}}`).join(', ')}]\n` +
+      `  originate: ${JSON.stringify(n.originate ?? [])}`,
+  ];
+  return docs.join('\n---\n');
+}
+
+async function startNode(n: NodeSpec): Promise<Daemon> {
+  const d = new Daemon(loadConfig(yaml(n), n.name), { logger });
+  running.push(d);
+  await d.start();
+  return d;
+}
+
+const stateOf = (d: Daemon, peer: string): string | undefined => d.status().find((p) => p.address === peer)?.state;
+
+describe('kbgp against kbgp', () => {
+  it.each([
+    ['both active', false, false],
+    ['A passive', true, false],
+    ['B passive', false, true],
+  ])('reaches Established (%s) and exchanges IPv4 and IPv6 routes with every attribute', async (_name, aPassive, bPassive) => {
+    const a = await startNode({
+      name: 'a',
+      address: '127.0.2.1',
+      asn: 64512,
+      port: 11180,
+      peers: [{ name: 'to-b', address: '127.0.2.2', asn: 4200000001, passive: aPassive }],
+      originate: [
+        { prefix: '10.96.0.0/12', communities: ['64512:100', 'GRACEFUL_SHUTDOWN'], largeCommunities: ['64512:1:1'] },
+        { prefix: 'fd00:10:96::/112', largeCommunities: ['64512:1:6'] },
+      ],
+    });
+    const b = await startNode({
+      name: 'b',
+      address: '127.0.2.2',
+      asn: 4200000001,
+      port: 11180,
+      peers: [{ name: 'to-a', address: '127.0.2.1', asn: 64512, passive: bPassive }],
+      originate: [{ prefix: '198.51.100.0/24', communities: ['65000:200'] }],
+    });
+    await until(() => stateOf(a, '127.0.2.2') === 'Established' && stateOf(b, '127.0.2.1') === 'Established', 10000, 'both Established');
+    await until(() => b.received('127.0.2.1').length === 2 && a.received('127.0.2.2').length === 1, 5000, 'routes');
+    const atB = b
+      .received('127.0.2.1')
+      .map((r) => ({
+        prefix: formatPrefix(r.prefix),
+        nextHop: r.nextHop,
+        asPath: r.attributes.asPath,
+        localPref: r.attributes.localPref,
+        communities: r.attributes.communities?.map(formatCommunity),
+        large: r.attributes.largeCommunities?.map(formatLargeCommunity),
+      }))
+      .sort((x, y) => x.prefix.localeCompare(y.prefix));
+    expect(atB).toEqual([
+      { prefix: '10.96.0.0/12', nextHop: '127.0.2.1', asPath: [{ type: 2, asns: [64512] }], localPref: undefined, communities: ['64512:100', 'GRACEFUL_SHUTDOWN'], large: ['64512:1:1'] },
+      { prefix: 'fd00:10:96::/112', nextHop: '::ffff:127.0.2.1', asPath: [{ type: 2, asns: [64512] }], localPref: undefined, communities: undefined, large: ['64512:1:6'] },
+    ]);
+    const atA = a.received('127.0.2.2')[0];
+    expect(atA && formatPrefix(atA.prefix)).toBe('198.51.100.0/24');
+    expect(atA?.attributes.asPath).toEqual([{ type: 2, asns: [4200000001] }]);
+    expect(a.status()[0]?.negotiated?.fourOctetAs).toBe(true);
+  });
+
+  it('settles two simultaneous connections on exactly one session', async () => {
+    const a = await startNode({ name: 'a', address: '127.0.2.3', asn: 64512, port: 11181, peers: [{ name: 'to-b', address: '127.0.2.4', asn: 64512 }] });
+    const b = await startNode({ name: 'b', address: '127.0.2.4', asn: 64512, port: 11181, peers: [{ name: 'to-a', address: '127.0.2.3', asn: 64512 }] });
+    await until(() => stateOf(a, '127.0.2.4') === 'Established' && stateOf(b, '127.0.2.3') === 'Established', 10000, 'Established');
+    const since = [a.status()[0]?.since, b.status()[0]?.since];
+    // Long enough for a second connection to have come up and been resolved, or to flap.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect([stateOf(a, '127.0.2.4'), stateOf(b, '127.0.2.3')]).toEqual(['Established', 'Established']);
+    expect([a.status()[0]?.since, b.status()[0]?.since]).toEqual(since);
+    // Both sides agree on which TCP connection survived: the one 127.0.2.4 (the higher identifier) opened.
+    expect(a.session('127.0.2.4')?.localAddress).toBe('127.0.2.3');
+  });
+});
+
+describe('kbgp against a raw peer', () => {
+  const kbgp = (extraPeers: NodeSpec['peers'] = []): Promise<Daemon> =>
+    startNode({
+      name: 'k',
+      address: '127.0.2.10',
+      asn: 64512,
+      port: 11182,
+      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true }, ...extraPeers],
+    });
+
+  async function established(d: Daemon, from = '127.0.2.11', asn = 65001): Promise<RawPeer> {
+    const p = await RawPeer.connect('127.0.2.10', 11182, from);
+    peers.push(p);
+    p.open(asn, from);
+    await p.waitFor(isType(MessageType.Open));
+    await until(() => stateOf(d, from) === 'Established', 5000, 'Established');
+    return p;
+  }
+
+  it('closes a connection from an address that is not a configured peer, before any OPEN', async () => {
+    await kbgp();
+    const p = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.99');
+    peers.push(p);
+    await p.waitClosed();
+    expect(p.received).toEqual([]);
+  });
+
+  it('answers a wrong AS with OPEN Message Error / Bad Peer AS', async () => {
+    const d = await kbgp();
+    const p = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
+    peers.push(p);
+    p.open(65002, '127.0.2.11');
+    const n = await p.waitFor(isType(MessageType.Notification));
+    expect([n.code, n.subcode, n.data.toString('hex')]).toEqual([2, 2, 'fdea']);
+    await until(() => d.status()[0]?.lastDown?.kind === 'notification-sent', 2000, 'down reason');
+  });
+
+  it('treats an UPDATE with a malformed ORIGIN as withdraw and stays up', async () => {
+    const d = await kbgp();
+    const p = await established(d);
+    p.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1] }));
+    await until(() => d.received('127.0.2.11').length === 1, 2000, 'route');
+    p.send(update({ attrs: [...attr(0x40, 1, [9]), ...MANDATORY_4.slice(4)], nlri: [24, 10, 1, 1] }));
+    await until(() => d.received('127.0.2.11').length === 0, 2000, 'withdrawn');
+    expect(stateOf(d, '127.0.2.11')).toBe('Established');
+  });
+
+  it.each([
+    ['Total Path Attribute Length overruns', update({ attrs: MANDATORY_4 }, { attrLength: 200 }), [3, 1, '']],
+    ['NLRI prefix length 33', update({ attrs: MANDATORY_4, nlri: [33, 1, 2, 3, 4, 5] }), [3, 10, '']],
+    ['unrecognized well-known attribute', update({ attrs: [...MANDATORY_4, ...attr(0x40, 99, [1])], nlri: [8, 10] }), [3, 2, '40630101']],
+    ['bad marker', Buffer.concat([Buffer.alloc(16, 0), Buffer.from([0, 19, 4])]), [1, 1, '']],
+    ['unknown message type', Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 19, 9])]), [1, 3, '09']],
+    ['OPEN after Established', Buffer.from('ffffffffffffffffffffffffffffffff001d0104fde9005a7f00020b00', 'hex'), [5, 3, '']],
+    ['COMMUNITIES repeated is fine, MP_REACH twice is not', update({ attrs: [...attr(0x80, 14, [0, 2, 1, 16, ...new Array<number>(16).fill(1), 0]), ...attr(0x80, 14, [0, 2, 1, 16, ...new Array<number>(16).fill(1), 0]), ...MANDATORY_4] }), [3, 1, '']],
+  ] as const)('answers %s with the exact NOTIFICATION while another session stays up', async (_name, bytes, [code, subcode, data]) => {
+    const d = await kbgp([{ name: 'healthy', address: '127.0.2.12', asn: 65002, passive: true }]);
+    const healthy = await established(d, '127.0.2.12', 65002);
+    const since = d.status().find((s) => s.address === '127.0.2.12')?.since;
+    const p = await established(d);
+    p.send(bytes);
+    const n = await p.waitFor(isType(MessageType.Notification));
+    expect([n.code, n.subcode, n.data.toString('hex')]).toEqual([code, subcode, data]);
+    await p.waitClosed();
+    expect(stateOf(d, '127.0.2.11')).not.toBe('Established');
+    expect(stateOf(d, '127.0.2.12')).toBe('Established');
+    expect(d.status().find((s) => s.address === '127.0.2.12')?.since).toBe(since);
+    expect(healthy.closed).toBe(false);
+  });
+
+  it('detects a silent peer with the hold timer and says so', async () => {
+    const d = await startNode({
+      name: 'k',
+      address: '127.0.2.10',
+      asn: 64512,
+      port: 11182,
+      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, holdTime: '3s' }],
+    });
+    const p = await established(d);
+    // The raw peer never sends another KEEPALIVE.
+    const n = await p.waitFor(isType(MessageType.Notification), 6000);
+    expect([n.code, n.subcode]).toEqual([4, 0]);
+    expect(d.status()[0]?.lastDown).toEqual({ kind: 'hold-timer-expired' });
+  });
+
+  it('sends KEEPALIVEs at a third of the negotiated hold time', async () => {
+    const d = await kbgp();
+    const p = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
+    peers.push(p);
+    p.open(65001, '127.0.2.11', 3);
+    await until(() => stateOf(d, '127.0.2.11') === 'Established', 3000, 'Established');
+    const before = p.received.filter((m) => m.type === MessageType.Keepalive).length;
+    const keepalive = setInterval(() => p.send({ type: MessageType.Keepalive }), 900);
+    await new Promise((r) => setTimeout(r, 2600));
+    clearInterval(keepalive);
+    const after = p.received.filter((m) => m.type === MessageType.Keepalive).length;
+    // keepalive 1 s with jitter 0.75..1: at least 2 in 2.6 s, and the session is still up.
+    expect(after - before).toBeGreaterThanOrEqual(2);
+    expect(stateOf(d, '127.0.2.11')).toBe('Established');
+  });
+});
