@@ -5,15 +5,15 @@
  */
 import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { Afi, IPV4_UNICAST, IPV6_UNICAST } from './bgp/index.js';
+import { Afi, IPV4_UNICAST, IPV6_UNICAST, formatPrefix } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
 import { type Clock, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
-import { type LocalCapabilities, type Negotiated, sendContext } from './fsm/negotiate.js';
+import type { LocalCapabilities, Negotiated } from './fsm/negotiate.js';
 import { Session } from './fsm/session.js';
 import { DEFAULT_TIMERS, type SessionSettings, type State } from './fsm/state-machine.js';
 import { AdjRibIn, type ReceivedRoute } from './rib/adj-rib-in.js';
-import { originationUpdates } from './rib/origination.js';
+import { type ExportTarget, type OriginatedRoute, originationUpdates, sameRoute, withdrawalUpdates } from './rib/origination.js';
 
 export interface PeerStatus {
   readonly name: string;
@@ -38,6 +38,11 @@ interface Peer {
   readonly config: PeerConfig;
   readonly session: Session;
   readonly adjRibIn: AdjRibIn;
+  /** Encoded UPDATEs not yet written: the session pulls from here as the socket allows. */
+  outbound: Buffer[];
+  /** What this peer holds from us, by prefix; only while Established. */
+  advertised: Map<string, OriginatedRoute>;
+  target?: ExportTarget;
 }
 
 /** `::ffff:192.0.2.1` (an IPv4 peer on a dual-stack socket) is `192.0.2.1`. */
@@ -50,12 +55,14 @@ export class Daemon {
   private readonly peers = new Map<string, Peer>();
   private server: Server | undefined;
   private readonly clock: Clock;
+  private originated: OriginatedRoute[];
 
   constructor(
     readonly config: NodeConfig,
     private readonly deps: DaemonDeps,
   ) {
     this.clock = deps.clock ?? systemClock;
+    this.originated = [...config.originate];
     for (const p of config.peers) this.addPeer(p);
   }
 
@@ -105,30 +112,58 @@ export class Daemon {
           else logger.debug({ announced: r.announced, withdrawn: r.withdrawn, total: adjRibIn.size }, 'UPDATE');
         },
         routeRefresh: () => this.exportTo(peer, session.negotiated),
-        down: () => adjRibIn.clear(),
+        down: () => {
+          adjRibIn.clear();
+          peer.outbound = [];
+          peer.advertised = new Map();
+          delete peer.target;
+        },
       },
       { clock: this.clock, random: this.deps.random ?? Math.random, logger },
     );
-    const peer: Peer = { config: p, session, adjRibIn };
+    const peer: Peer = { config: p, session, adjRibIn, outbound: [], advertised: new Map() };
     this.peers.set(p.address, peer);
   }
 
-  /** Queues our origination for a peer that just came up (or asked for a refresh). */
+  /** Queues our whole origination for a peer that just came up (or asked for a refresh). */
   private exportTo(peer: Peer, n: Negotiated | undefined): void {
     const ctx = peer.session.sendContext;
     if (n === undefined || ctx === undefined) return;
     const ebgp = peer.config.asNumber !== this.config.asNumber;
     const local = plainAddress(peer.session.localAddress);
-    const queue = originationUpdates(this.config.originate, {
+    const target: ExportTarget = {
       localAs: this.config.asNumber,
       ebgp,
       families: n.families,
-      ctx: { ...sendContext(n, ebgp), maxMessageLength: ctx.maxMessageLength },
+      ctx,
       ...(isIPv4(local) ? { nextHopV4: local } : this.config.ipv4Address === undefined ? {} : { nextHopV4: this.config.ipv4Address }),
       ...(this.config.ipv6Address !== undefined ? { nextHopV6: this.config.ipv6Address } : local.includes(':') ? { nextHopV6: local } : {}),
-    });
-    let i = 0;
-    peer.session.setOutbound(() => (i < queue.length ? queue[i++] : undefined));
+    };
+    peer.target = target;
+    peer.advertised = new Map(this.originated.map((r) => [formatPrefix(r.prefix), r]));
+    peer.outbound.push(...originationUpdates(this.originated, target));
+    peer.session.setOutbound(() => peer.outbound.shift());
+  }
+
+  /**
+   * Replaces what this node originates; every Established peer gets only the difference
+   * (withdrawals first, then what is new or changed). The RIB issue moves this into the RIB.
+   */
+  setOriginated(routes: readonly OriginatedRoute[]): void {
+    this.originated = [...routes];
+    const next = new Map(routes.map((r) => [formatPrefix(r.prefix), r]));
+    for (const peer of this.peers.values()) {
+      const target = peer.target;
+      if (target === undefined) continue;
+      const gone = [...peer.advertised].filter(([k]) => !next.has(k)).map(([, r]) => r.prefix);
+      const changed = routes.filter((r) => {
+        const before = peer.advertised.get(formatPrefix(r.prefix));
+        return before === undefined || !sameRoute(before, r);
+      });
+      peer.outbound.push(...withdrawalUpdates(gone, target), ...originationUpdates(changed, target, false));
+      peer.advertised = new Map(next);
+      peer.session.pump();
+    }
   }
 
   /** Starts listening and starts every session. Resolves once the listener is bound. */

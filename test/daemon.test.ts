@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { MessageType, formatPrefix, formatCommunity, formatLargeCommunity } from '../src/bgp/index.js';
+import { MessageType, formatCommunity, formatLargeCommunity, formatPrefix, parseCommunity, parsePrefix } from '../src/bgp/index.js';
 import { loadConfig } from '../src/config/config.js';
 import { Daemon } from '../src/daemon.js';
 import { RawPeer, isType, until } from './helpers/raw-peer.js';
@@ -96,6 +96,30 @@ describe('kbgp against kbgp', () => {
     expect(atA && formatPrefix(atA.prefix)).toBe('198.51.100.0/24');
     expect(atA?.attributes.asPath).toEqual([{ type: 2, asns: [4200000001] }]);
     expect(a.status()[0]?.negotiated?.fourOctetAs).toBe(true);
+  });
+
+  it('sends only the difference when the origination changes: withdrawals, new and changed routes', async () => {
+    const a = await startNode({
+      name: 'a',
+      address: '127.0.2.5',
+      asn: 64512,
+      port: 11183,
+      peers: [{ name: 'to-b', address: '127.0.2.6', asn: 65001 }],
+      originate: [{ prefix: '10.0.1.0/24' }, { prefix: '10.0.2.0/24' }, { prefix: 'fd00::/64' }],
+    });
+    const b = await startNode({ name: 'b', address: '127.0.2.6', asn: 65001, port: 11183, peers: [{ name: 'to-a', address: '127.0.2.5', asn: 64512 }] });
+    await until(() => b.received('127.0.2.5').length === 3, 10000, 'three routes');
+    a.setOriginated([
+      { prefix: parsePrefix('10.0.1.0/24'), communities: [parseCommunity('64512:7')], largeCommunities: [] },
+      { prefix: parsePrefix('10.0.3.0/24'), communities: [], largeCommunities: [] },
+    ]);
+    const view = (): string[] =>
+      b
+        .received('127.0.2.5')
+        .map((r) => `${formatPrefix(r.prefix)} ${(r.attributes.communities ?? []).map(formatCommunity).join(',')}`.trim())
+        .sort();
+    await until(() => view().join('|') === '10.0.1.0/24 64512:7|10.0.3.0/24', 5000, 'the new set');
+    expect(view()).toEqual(['10.0.1.0/24 64512:7', '10.0.3.0/24']);
   });
 
   it('settles two simultaneous connections on exactly one session', async () => {

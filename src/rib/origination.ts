@@ -22,6 +22,7 @@ import {
   encodeEndOfRib,
   familyKey,
   packAnnouncements,
+  packWithdrawals,
 } from '../bgp/index.js';
 
 export interface OriginatedRoute {
@@ -62,7 +63,8 @@ function attributesFor(t: ExportTarget, sample: OriginatedRoute): PathAttributes
   };
 }
 
-export function originationUpdates(routes: readonly OriginatedRoute[], t: ExportTarget): Buffer[] {
+/** Announcements of `routes`; with `endOfRib`, followed by End-of-RIB for every negotiated family. */
+export function originationUpdates(routes: readonly OriginatedRoute[], t: ExportTarget, endOfRib = true): Buffer[] {
   const out: Buffer[] = [];
   const v4 = familyKey(Afi.Ipv4, Safi.Unicast);
   const v6 = familyKey(Afi.Ipv6, Safi.Unicast);
@@ -79,7 +81,26 @@ export function originationUpdates(routes: readonly OriginatedRoute[], t: Export
       out.push(...packAnnouncements(Afi.Ipv6, Safi.Unicast, attrs, ipv6, t.ctx, { nextHop: v6NextHop }));
     }
   }
-  if (t.families.has(v4)) out.push(encodeEndOfRib(Afi.Ipv4, Safi.Unicast));
-  if (t.families.has(v6)) out.push(encodeEndOfRib(Afi.Ipv6, Safi.Unicast));
+  if (endOfRib && t.families.has(v4)) out.push(encodeEndOfRib(Afi.Ipv4, Safi.Unicast));
+  if (endOfRib && t.families.has(v6)) out.push(encodeEndOfRib(Afi.Ipv6, Safi.Unicast));
   return out;
+}
+
+/** Withdrawals of `prefixes`, for the families negotiated with the peer. */
+export function withdrawalUpdates(prefixes: readonly Prefix[], t: ExportTarget): Buffer[] {
+  const out: Buffer[] = [];
+  for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) {
+    const ps = prefixes.filter((p) => p.afi === afi);
+    if (ps.length > 0 && t.families.has(familyKey(afi, Safi.Unicast))) out.push(...packWithdrawals(afi, Safi.Unicast, ps, t.ctx));
+  }
+  return out;
+}
+
+/** Same prefix, same communities: re-announcing it would change nothing at the peer. */
+export function sameRoute(a: OriginatedRoute, b: OriginatedRoute): boolean {
+  const eq = <T>(x: readonly T[], y: readonly T[], e: (p: T, q: T) => boolean): boolean => x.length === y.length && x.every((v, i) => e(v, y[i] as T));
+  return (
+    eq(a.communities, b.communities, (p, q) => p === q) &&
+    eq(a.largeCommunities, b.largeCommunities, (p, q) => p.globalAdmin === q.globalAdmin && p.localData1 === q.localData1 && p.localData2 === q.localData2)
+  );
 }
