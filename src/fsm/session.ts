@@ -97,6 +97,11 @@ export class Session {
     return this.lastDown;
   }
 
+  /** Octets written to the socket but not yet taken by the kernel: bounded by the backpressure rule. */
+  get queuedBytes(): number {
+    return this.main.conn?.socket.writableLength ?? 0;
+  }
+
   get counters(): Connection['counters'] | undefined {
     return this.main.conn?.counters;
   }
