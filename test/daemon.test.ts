@@ -9,7 +9,7 @@ import { MessageType, formatCommunity, formatLargeCommunity, formatPrefix, parse
 import { loadConfig } from '../src/config/config.js';
 import { Daemon } from '../src/daemon.js';
 import { RawPeer, isType, until } from './helpers/raw-peer.js';
-import { MANDATORY_4, attr, update } from './helpers/bytes.js';
+import { MANDATORY_4, attr, capabilities, open, u32, update } from './helpers/bytes.js';
 
 const logger = pino({ level: 'silent' });
 const running: Daemon[] = [];
@@ -204,6 +204,27 @@ describe('kbgp against a raw peer', () => {
     expect(stateOf(d, '127.0.2.12')).toBe('Established');
     expect(d.status().find((s) => s.address === '127.0.2.12')?.since).toBe(since);
     expect(healthy.closed).toBe(false);
+  });
+
+  it.each([
+    ['version 3', open({ version: 3, myAs: 65001, id: '127.0.2.11' }), [2, 1, '0004']],
+    ['hold time 2', open({ holdTime: 2, myAs: 65001, id: '127.0.2.11' }), [2, 6, '']],
+    ['BGP Identifier 0.0.0.0', open({ id: '0.0.0.0', myAs: 65001 }), [2, 3, '']],
+    ['an unsupported optional parameter', open({ myAs: 65001, id: '127.0.2.11', params: [1, 2, 0, 0] }), [2, 4, '']],
+    ['a malformed 4-octet AS capability', open({ myAs: 65001, id: '127.0.2.11', params: capabilities([65, 0, 0, 1]) }), [2, 0, '']],
+    ['a wrong AS in the 4-octet AS capability', open({ myAs: 23456, id: '127.0.2.11', params: capabilities([65, ...u32(4200000009)]) }), [2, 2, '5ba0']],
+  ] as const)('answers an OPEN with %s with the exact NOTIFICATION while another session stays up', async (_name, bytes, [code, subcode, data]) => {
+    const d = await kbgp([{ name: 'healthy', address: '127.0.2.12', asn: 65002, passive: true }]);
+    await established(d, '127.0.2.12', 65002);
+    const since = d.status().find((s) => s.address === '127.0.2.12')?.since;
+    const p = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
+    peers.push(p);
+    p.send(bytes);
+    const n = await p.waitFor(isType(MessageType.Notification));
+    expect([n.code, n.subcode, n.data.toString('hex')]).toEqual([code, subcode, data]);
+    await p.waitClosed();
+    expect(stateOf(d, '127.0.2.12')).toBe('Established');
+    expect(d.status().find((s) => s.address === '127.0.2.12')?.since).toBe(since);
   });
 
   it('detects a silent peer with the hold timer and says so', async () => {

@@ -157,24 +157,22 @@ export function negotiate(local: OpenMessage, peer: OpenMessage, settings: Negot
   };
 }
 
-/** The codec context for messages we receive on this session. */
-export function receiveContext(n: Negotiated, ebgp: boolean): MessageContext {
+/** The codec context for one direction of this session: ADD-PATH is negotiated per direction. */
+function contextFor(n: Negotiated, ebgp: boolean, addPath: ReadonlySet<number>): MessageContext {
   return {
     fourOctetAs: n.fourOctetAs,
-    addPath: n.addPathReceive,
+    addPath,
     ebgp,
     maxMessageLength: n.extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH,
   };
 }
 
-/** The codec context for messages we send on this session. */
+export function receiveContext(n: Negotiated, ebgp: boolean): MessageContext {
+  return contextFor(n, ebgp, n.addPathReceive);
+}
+
 export function sendContext(n: Negotiated, ebgp: boolean): MessageContext {
-  return {
-    fourOctetAs: n.fourOctetAs,
-    addPath: n.addPathSend,
-    ebgp,
-    maxMessageLength: n.extendedMessage ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH,
-  };
+  return contextFor(n, ebgp, n.addPathSend);
 }
 
 export interface LocalCapabilities {

@@ -621,6 +621,11 @@ export abstract class BaseRouter implements RouterHandle {
     this.daemon.resume();
   }
 
+  /** Waits until the freshly started daemon answers `probe`; fails fast if it exits. */
+  untilAnswering(probe: () => Promise<unknown>, timeoutMs: number): Promise<void> {
+    return waitReady(this.daemon, probe, timeoutMs, this.kind, () => this.logTail());
+  }
+
   logTail(lines = 30): string {
     return this.logFiles.map((f) => tailFile(f, lines)).join('\n');
   }

@@ -1,0 +1,328 @@
+/**
+ * FRR bgpd driver: bgpd alone (`-Z`, no zebra), its vty socket, pid file and zserv path in the temp
+ * dir, no vty TCP port (`-P 0`), listening on the spec's address only (`-l`). Queried and changed at
+ * runtime with `vtysh --vty_socket DIR`.
+ *
+ * Knobs, learned on FRR 8.4.4 (see also shared/reference/interop-notes.md):
+ * - `bgp allow-martian-nexthop` (127/8 next hops), `no bgp ebgp-requires-policy`,
+ *   `no bgp network import-check`, `no bgp default ipv4-unicast` + explicit `activate`,
+ *   `disable-connected-check` for eBGP without zebra, `advertisement-interval 0`, `timers connect 1`.
+ * - Originated routes are `network` statements with a route-map per route for communities, large
+ *   communities, MED and local preference.
+ * - An explicit next hop is set by the OUTBOUND route-map KBGP-OUT (prefix-list match, `set ip
+ *   next-hop` / `set ipv6 next-hop global`); FRR overwrites a next hop set by the network route-map
+ *   with its own on eBGP export.
+ * - Quirk: over an IPv4 session FRR keeps an explicit IPv6 next hop only in the updates it sends when
+ *   the session comes up. Any later update for an IPv6 route (a runtime announce, a soft reset out)
+ *   carries ::ffff:<own IPv4> instead, which BIRD refuses. IPv4 next hops are fine at runtime.
+ * - Without zebra FRR knows no IPv6 address of its own: its default IPv6 next hop over an IPv4 session
+ *   is ::ffff:<own IPv4> (printed as ::ffff:7f00:103).
+ * - The 4-octet AS capability cannot be suppressed per peer (`dont-capability-negotiate` drops every
+ *   capability), so `fourOctetAs: false` is refused.
+ * - `/var/tmp/frr/bgpd.<pid>/` (crash-log buffers) is created by every bgpd and removed on SIGTERM;
+ *   there is no option to move it. A SIGKILLed bgpd leaves it behind.
+ */
+import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import {
+  BaseRouter,
+  Daemon,
+  type Family,
+  type PeerSpec,
+  type RouteSpec,
+  type RouterRoute,
+  type RouterSpec,
+  type SessionState,
+  arr,
+  binary,
+  checkRoute,
+  checkSpec,
+  familyOf,
+  isObject,
+  keepaliveFor,
+  makeWorkDir,
+  normaliseAddress,
+  normalisePrefix,
+  normaliseState,
+  num,
+  obj,
+  originName,
+  parseCommunity,
+  parseJsonSequence,
+  parseLargeCommunity,
+  run,
+  startRouter,
+  str,
+  unspecified,
+  versionOf,
+} from './common.js';
+
+const OUT_MAP = 'KBGP-OUT';
+const OUT_MAP_LAST_SEQ = 65535;
+/** Per-prefix detail queries per vtysh invocation. */
+const DETAIL_BATCH = 50;
+
+/** RFC 1997 / IANA well-known communities, as FRR 8.4 names them in its JSON (community_str). */
+const FRR_COMMUNITY_NAMES: Record<string, string> = {
+  internet: '0:0',
+  'graceful-shutdown': '65535:0',
+  'accept-own': '65535:1',
+  'route-filter-translated-v4': '65535:2',
+  'route-filter-v4': '65535:3',
+  'route-filter-translated-v6': '65535:4',
+  'route-filter-v6': '65535:5',
+  'llgr-stale': '65535:6',
+  'no-llgr': '65535:7',
+  'accept-own-nexthop': '65535:8',
+  blackhole: '65535:666',
+  'no-export': '65535:65281',
+  'no-advertise': '65535:65282',
+  'local-AS': '65535:65283',
+  'no-peer': '65535:65284',
+};
+
+interface Originated {
+  readonly index: number;
+  readonly route: RouteSpec;
+}
+
+function afName(f: Family): string {
+  return f === 'ipv4' ? 'ipv4 unicast' : 'ipv6 unicast';
+}
+
+/** The config lines that define one originated route's route-maps (global context). */
+function routeMapLines(o: Originated): string[] {
+  const r = o.route;
+  const lines: string[] = [];
+  const sets: string[] = [];
+  if (r.communities?.length) sets.push(`set community ${r.communities.map((c) => parseCommunity(c).join(':')).join(' ')}`);
+  if (r.largeCommunities?.length) sets.push(`set large-community ${r.largeCommunities.map((c) => parseLargeCommunity(c).join(':')).join(' ')}`);
+  if (r.med !== undefined) sets.push(`set metric ${r.med}`);
+  if (r.localPref !== undefined) sets.push(`set local-preference ${r.localPref}`);
+  lines.push(`route-map KBGP-NET-${o.index} permit 10`, ...sets.map((s) => ` ${s}`), 'exit');
+  if (r.nextHop !== undefined) {
+    const v6 = familyOf(r.prefix) === 'ipv6';
+    lines.push(
+      `${v6 ? 'ipv6' : 'ip'} prefix-list KBGP-NH-${o.index} seq 5 permit ${normalisePrefix(r.prefix)}`,
+      `route-map ${OUT_MAP} permit ${10 + o.index}`,
+      ` match ${v6 ? 'ipv6' : 'ip'} address prefix-list KBGP-NH-${o.index}`,
+      ` set ${v6 ? 'ipv6 next-hop global' : 'ip next-hop'} ${normaliseAddress(r.nextHop)}`,
+      'exit',
+    );
+  }
+  return lines;
+}
+
+function networkLine(o: Originated): string {
+  return `network ${normalisePrefix(o.route.prefix)} route-map KBGP-NET-${o.index}`;
+}
+
+function neighborLines(spec: RouterSpec, p: PeerSpec): string[] {
+  const n = ` neighbor ${p.address}`;
+  const lines = [`${n} remote-as ${p.asn}`, `${n} update-source ${spec.address}`, `${n} timers connect 1`, `${n} advertisement-interval 0`];
+  if (p.asn !== spec.asn) lines.push(`${n} disable-connected-check`);
+  if (p.port !== undefined) lines.push(`${n} port ${p.port}`);
+  if (p.holdTime !== undefined) lines.push(`${n} timers ${keepaliveFor(p.holdTime)} ${p.holdTime}`);
+  if (p.passive) lines.push(`${n} passive`);
+  return lines;
+}
+
+function afLines(p: PeerSpec): string[] {
+  const n = `  neighbor ${p.address}`;
+  const lines = [`${n} activate`, `${n} route-map ${OUT_MAP} out`];
+  if (p.routeReflectorClient) lines.push(`${n} route-reflector-client`);
+  if (p.addPathSend) lines.push(`${n} addpath-tx-all-paths`);
+  // FRR always advertises ADD-PATH receive; there is no knob to withhold it.
+  return lines;
+}
+
+export function frrConfig(spec: RouterSpec, originated: readonly Originated[], dir: string): string {
+  const byFamily = (f: Family): Originated[] => originated.filter((o) => familyOf(o.route.prefix) === f);
+  const lines = [
+    '! generated by test/helpers/routers/frr.ts',
+    'frr defaults traditional',
+    `hostname kbgp-frr-${spec.routerId}`,
+    `log file ${join(dir, 'bgpd.log')}`,
+    '!',
+    ...originated.flatMap(routeMapLines),
+    `route-map ${OUT_MAP} permit ${OUT_MAP_LAST_SEQ}`,
+    'exit',
+    '!',
+    `router bgp ${spec.asn}`,
+    ` bgp router-id ${spec.routerId}`,
+    ' bgp allow-martian-nexthop',
+    ' no bgp ebgp-requires-policy',
+    ' no bgp network import-check',
+    ' no bgp default ipv4-unicast',
+    // Route-map changes at runtime are applied after this many seconds (default 5).
+    ' bgp route-map delay-timer 1',
+    ...(spec.clusterId !== undefined ? [` bgp cluster-id ${spec.clusterId}`] : []),
+    ...spec.peers.flatMap((p) => neighborLines(spec, p)),
+  ];
+  for (const f of ['ipv4', 'ipv6'] as const) {
+    const peers = spec.peers.filter((p) => f === 'ipv4' || p.ipv6);
+    if (peers.length === 0 && byFamily(f).length === 0) continue;
+    lines.push(` address-family ${afName(f)}`, ...byFamily(f).map((o) => `  ${networkLine(o)}`), ...peers.flatMap(afLines), ' exit-address-family');
+  }
+  lines.push('exit', '');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+function frrCommunity(c: string): string {
+  return FRR_COMMUNITY_NAMES[c] ?? c;
+}
+
+/** One path of `show bgp <afi> unicast <prefix> json`. */
+export function frrPath(prefix: string, p: unknown, family: Family): RouterRoute {
+  const o = obj(p);
+  const segments = arr(obj(o.aspath).segments);
+  const asPath = segments.length > 0 ? segments.flatMap((s) => arr(obj(s).list).map(Number)) : [...(str(obj(o.aspath).string) ?? '').matchAll(/\d+/g)].map((m) => Number(m[0]));
+  const nexthops = arr(o.nexthops).map(obj);
+  const nh = str((nexthops.find((n) => str(n.scope) !== 'link-local') ?? nexthops[0] ?? {}).ip);
+  const peerId = str(obj(o.peer).peerId);
+  const fromPeer = peerId !== undefined && /^[0-9a-fA-F.:]+$/.test(peerId) && !/^(0\.0\.0\.0|::)$/.test(peerId) ? normaliseAddress(peerId) : undefined;
+  const med = num(o.metric) ?? num(o.med);
+  const localPref = num(o.locPrf) ?? num(o.localpref) ?? num(o.localPref);
+  const origin = originName(str(o.origin));
+  const pathId = num(o.addpathRxId) ?? num(o.remotePathId);
+  const originatorId = str(o.originatorId);
+  const cluster = arr(obj(o.clusterList).list).map(String);
+  return {
+    prefix: normalisePrefix(prefix),
+    nextHop: nh !== undefined ? normaliseAddress(nh, family) : unspecified(family),
+    asPath,
+    communities: arr(obj(o.community).list).map((c) => frrCommunity(String(c))),
+    largeCommunities: arr(obj(o.largeCommunity).list).map(String),
+    best: obj(o.bestpath).overall === true,
+    ...(origin !== undefined ? { origin } : {}),
+    ...(med !== undefined ? { med } : {}),
+    ...(localPref !== undefined ? { localPref } : {}),
+    ...(pathId !== undefined && pathId !== 0 ? { pathId } : {}),
+    ...(originatorId !== undefined ? { originatorId } : {}),
+    ...(cluster.length > 0 ? { clusterList: cluster } : {}),
+    ...(fromPeer !== undefined ? { fromPeer } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class FrrRouter extends BaseRouter {
+  readonly kind = 'frr' as const;
+  private readonly originated = new Map<string, Originated>();
+  private nextIndex: number;
+
+  constructor(spec: RouterSpec, dir: string, version: string, daemon: Daemon, initial: readonly Originated[]) {
+    super(spec, dir, version, daemon, [join(dir, 'bgpd.out'), join(dir, 'bgpd.log')]);
+    for (const o of initial) this.originated.set(normalisePrefix(o.route.prefix), o);
+    this.nextIndex = initial.length;
+  }
+
+  /** Runs vtysh commands in one session (so `configure terminal` context carries over). */
+  async vtysh(...commands: string[]): Promise<string> {
+    const out = await run(binary('vtysh'), ['--vty_socket', this.workDir, ...commands.flatMap((c) => ['-c', c])], { netns: this.spec.netns });
+    const err = out.split('\n').find((l) => /^% /.test(l) && !/^% (Network not in table|BGP instance not found)/.test(l));
+    if (err !== undefined) throw new Error(`vtysh: ${err}\n${commands.join('\n')}`);
+    return out;
+  }
+
+  async sessionState(peerAddress: string): Promise<SessionState> {
+    const j: unknown = JSON.parse(await this.vtysh(`show bgp neighbors ${peerAddress} json`));
+    const entry = obj(j)[peerAddress] ?? Object.values(obj(j)).find(isObject);
+    const state = str(obj(entry).bgpState);
+    if (state === undefined) throw new Error(`FRR has no neighbor ${peerAddress}: ${JSON.stringify(j)}`);
+    return normaliseState(state);
+  }
+
+  async routes(family: Family): Promise<RouterRoute[]> {
+    const af = afName(family);
+    const table = obj(JSON.parse(await this.vtysh(`show bgp ${af} json`)));
+    const prefixes = Object.keys(obj(table.routes));
+    const out: RouterRoute[] = [];
+    // The table view has no communities: ask for each prefix's detail, in batches.
+    for (let i = 0; i < prefixes.length; i += DETAIL_BATCH) {
+      const batch = prefixes.slice(i, i + DETAIL_BATCH);
+      const docs = parseJsonSequence(await this.vtysh(...batch.map((p) => `show bgp ${af} ${p} json`)));
+      for (const d of docs) {
+        const prefix = str(obj(d).prefix);
+        if (prefix === undefined) continue;
+        for (const p of arr(obj(d).paths)) out.push(frrPath(prefix, p, family));
+      }
+    }
+    return out;
+  }
+
+  async announce(route: RouteSpec): Promise<void> {
+    checkRoute(route);
+    const key = normalisePrefix(route.prefix);
+    if (this.originated.has(key)) await this.withdraw(key);
+    const o: Originated = { index: this.nextIndex++, route };
+    await this.vtysh(
+      'configure terminal',
+      ...routeMapLines(o),
+      `router bgp ${this.spec.asn}`,
+      `address-family ${afName(familyOf(key))}`,
+      networkLine(o),
+      'end',
+    );
+    this.originated.set(key, o);
+  }
+
+  async withdraw(prefix: string): Promise<void> {
+    const key = normalisePrefix(prefix);
+    const o = this.originated.get(key);
+    if (o === undefined) throw new Error(`FRR does not originate ${prefix}`);
+    const v6 = familyOf(key) === 'ipv6';
+    await this.vtysh(
+      'configure terminal',
+      `router bgp ${this.spec.asn}`,
+      `address-family ${afName(familyOf(key))}`,
+      `no ${networkLine(o)}`,
+      'exit-address-family',
+      'exit',
+      ...(o.route.nextHop !== undefined ? [`no route-map ${OUT_MAP} permit ${10 + o.index}`, `no ${v6 ? 'ipv6' : 'ip'} prefix-list KBGP-NH-${o.index}`] : []),
+      `no route-map KBGP-NET-${o.index}`,
+      'end',
+    );
+    this.originated.delete(key);
+  }
+}
+
+export async function startFrr(spec: RouterSpec): Promise<FrrRouter> {
+  checkSpec(spec);
+  const refused = spec.peers.find((p) => p.fourOctetAs === false);
+  if (refused !== undefined) {
+    throw new Error(`FRR cannot withhold only the 4-octet AS capability (peer ${refused.address}); use BIRD or ExaBGP`);
+  }
+  const version = await versionOf('frr', async () => {
+    const out = await run(binary('bgpd'), ['--version']);
+    return /bgpd version (\S+)/.exec(out)?.[1] ?? out.split('\n')[0] ?? 'unknown';
+  });
+  const dir = await makeWorkDir('frr');
+  const initial = (spec.routes ?? []).map((route, index) => ({ index, route }));
+  await writeFile(join(dir, 'bgpd.conf'), frrConfig(spec, initial, dir));
+  const args = [
+    '-f', join(dir, 'bgpd.conf'),
+    '-Z', // no zebra
+    '-n', // no kernel routes
+    '-S', // do not drop privileges (the temp dir belongs to the test user)
+    '-l', spec.address,
+    '-p', String(spec.port ?? 179),
+    '-i', join(dir, 'bgpd.pid'),
+    '-z', join(dir, 'zserv.api'),
+    '--vty_socket', dir,
+    '-A', '127.0.0.1',
+    '-P', '0', // no vty TCP port
+  ];
+  return startRouter(
+    () => new FrrRouter(spec, dir, version, new Daemon(binary('bgpd'), args, { netns: spec.netns, outFile: join(dir, 'bgpd.out') }), initial),
+    async (h) => {
+      await h.untilAnswering(() => h.vtysh('show bgp summary json'), 15_000);
+      // bgpd reads its config line by line and goes on after a bad one: fail loudly instead.
+      const bad = h.logTail(200).split('\n').find((l) => /line \d+: %|% Unknown command|% Invalid|% Command incomplete/.test(l));
+      if (bad !== undefined) throw new Error(`FRR rejected its config: ${bad}\n${h.logTail()}`);
+    },
+  );
+}
