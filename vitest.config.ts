@@ -6,5 +6,8 @@ export default defineConfig({
     // Interop tests start real routers; give them room but never let one hang the run.
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results.json' },
   },
 });

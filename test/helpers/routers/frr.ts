@@ -62,22 +62,38 @@ const OUT_MAP_LAST_SEQ = 65535;
 /** Per-prefix detail queries per vtysh invocation. */
 const DETAIL_BATCH = 50;
 
-/** RFC 1997 / IANA well-known communities, as FRR 8.4 names them in its JSON (community_str). */
+/**
+ * RFC 1997 / IANA well-known communities by the names FRR 8.4 prints for them: camelCase in the
+ * JSON `list`, dashed in the `string` (community_str); both are accepted.
+ */
 const FRR_COMMUNITY_NAMES: Record<string, string> = {
   internet: '0:0',
+  gracefulShutdown: '65535:0',
   'graceful-shutdown': '65535:0',
+  acceptown: '65535:1',
   'accept-own': '65535:1',
+  routeFilterTranslatedV4: '65535:2',
   'route-filter-translated-v4': '65535:2',
+  routeFilterV4: '65535:3',
   'route-filter-v4': '65535:3',
+  routeFilterTranslatedV6: '65535:4',
   'route-filter-translated-v6': '65535:4',
+  routeFilterV6: '65535:5',
   'route-filter-v6': '65535:5',
+  llgrStale: '65535:6',
   'llgr-stale': '65535:6',
+  noLlgr: '65535:7',
   'no-llgr': '65535:7',
+  acceptownnexthop: '65535:8',
   'accept-own-nexthop': '65535:8',
   blackhole: '65535:666',
+  noExport: '65535:65281',
   'no-export': '65535:65281',
+  noAdvertise: '65535:65282',
   'no-advertise': '65535:65282',
+  localAs: '65535:65283',
   'local-AS': '65535:65283',
+  noPeer: '65535:65284',
   'no-peer': '65535:65284',
 };
 
@@ -99,6 +115,7 @@ function routeMapLines(o: Originated): string[] {
   if (r.largeCommunities?.length) sets.push(`set large-community ${r.largeCommunities.map((c) => parseLargeCommunity(c).join(':')).join(' ')}`);
   if (r.med !== undefined) sets.push(`set metric ${r.med}`);
   if (r.localPref !== undefined) sets.push(`set local-preference ${r.localPref}`);
+  if (r.nextHop !== undefined) sets.push(`set ${familyOf(r.prefix) === 'ipv6' ? 'ipv6 next-hop global' : 'ip next-hop'} ${normaliseAddress(r.nextHop)}`);
   lines.push(`route-map KBGP-NET-${o.index} permit 10`, ...sets.map((s) => ` ${s}`), 'exit');
   if (r.nextHop !== undefined) {
     const v6 = familyOf(r.prefix) === 'ipv6';

@@ -1,0 +1,333 @@
+/**
+ * ExaBGP driver. ExaBGP keeps no RIB, so the driver gives it an API process (a small Python helper
+ * written into the temp dir) that appends every JSON message ExaBGP sends it (`receive { parsed;
+ * update; }`, `neighbor-changes`, `encoder json`) to received.jsonl, and forwards the lines the
+ * harness writes into a FIFO to ExaBGP as API commands (`announce route ...`), logging ExaBGP's
+ * `done`/`error` acknowledgements to acks.log. routes() replays received.jsonl: what each peer
+ * currently announces, forgotten when that session goes down; sessionState() is the last state
+ * message for the peer ('up' → Established, 'connected' → OpenSent, 'down' or none → Idle).
+ *
+ * Knobs, learned on ExaBGP 4.2.21: environment variables override /etc/exabgp/exabgp.env —
+ * `exabgp_daemon_drop=false` (else it drops to user exabgp and cannot read the temp dir),
+ * `exabgp_api_cli=false` (else it wants named pipes in /run/exabgp), `exabgp_tcp_bind=''` (no global
+ * listener), `exabgp_log_destination=stdout` (a log file path is refused). It listens only for
+ * passive peers (`passive true; listen PORT`). No route reflection (routeReflectorClient refused).
+ */
+import { readFileSync } from 'node:fs';
+import { constants, open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BaseRouter,
+  Daemon,
+  type Family,
+  type PeerSpec,
+  type RouteSpec,
+  type RouterRoute,
+  type RouterSpec,
+  type SessionState,
+  alive,
+  arr,
+  binary,
+  checkRoute,
+  checkSpec,
+  familyOf,
+  makeWorkDir,
+  normaliseAddress,
+  normalisePrefix,
+  num,
+  obj,
+  originName,
+  parseCommunity,
+  parseLargeCommunity,
+  registerHelper,
+  run,
+  startRouter,
+  stopPid,
+  str,
+  versionOf,
+  waitFor,
+} from './common.js';
+
+/** The API process: stdin (ExaBGP's JSON and acks) to files, the FIFO to stdout (commands). */
+const API_HELPER = `
+import os, select, sys
+d = sys.argv[1]
+fifo_path = os.path.join(d, 'commands.fifo')
+if not os.path.exists(fifo_path):
+    os.mkfifo(fifo_path)
+fifo = os.open(fifo_path, os.O_RDWR | os.O_NONBLOCK)  # RDWR: never sees EOF
+received = open(os.path.join(d, 'received.jsonl'), 'a', buffering=1)
+acks = open(os.path.join(d, 'acks.log'), 'a', buffering=1)
+with open(os.path.join(d, 'api.pid.tmp'), 'w') as f:
+    f.write(str(os.getpid()))
+os.rename(os.path.join(d, 'api.pid.tmp'), os.path.join(d, 'api.pid'))
+inbuf = b''
+cmdbuf = b''
+while True:
+    ready, _, _ = select.select([0, fifo], [], [])
+    if 0 in ready:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            break  # ExaBGP is gone
+        inbuf += chunk
+        while b'\\n' in inbuf:
+            line, inbuf = inbuf.split(b'\\n', 1)
+            text = line.decode('utf-8', 'replace')
+            (received if text.startswith('{') else acks).write(text + '\\n')
+    if fifo in ready:
+        cmdbuf += os.read(fifo, 65536)
+        while b'\\n' in cmdbuf:
+            line, cmdbuf = cmdbuf.split(b'\\n', 1)
+            sys.stdout.write(line.decode() + '\\n')
+            sys.stdout.flush()
+`;
+
+function routeArgs(r: RouteSpec): string {
+  const parts = [`route ${normalisePrefix(r.prefix)}`, `next-hop ${r.nextHop !== undefined ? normaliseAddress(r.nextHop) : 'self'}`, 'origin igp'];
+  if (r.med !== undefined) parts.push(`med ${r.med}`);
+  if (r.localPref !== undefined) parts.push(`local-preference ${r.localPref}`);
+  if (r.communities?.length) parts.push(`community [ ${r.communities.map((c) => parseCommunity(c).join(':')).join(' ')} ]`);
+  if (r.largeCommunities?.length) parts.push(`large-community [ ${r.largeCommunities.map((c) => parseLargeCommunity(c).join(':')).join(' ')} ]`);
+  return parts.join(' ');
+}
+
+function neighborBlock(spec: RouterSpec, p: PeerSpec): string[] {
+  const families: Family[] = p.ipv6 ? ['ipv4', 'ipv6'] : ['ipv4'];
+  const addPath = p.addPathSend && p.addPathReceive ? 'send/receive' : p.addPathSend ? 'send' : p.addPathReceive ? 'receive' : undefined;
+  const routes = (spec.routes ?? []).filter((r) => families.includes(familyOf(r.prefix)));
+  return [
+    `neighbor ${p.address} {`,
+    `  router-id ${spec.routerId};`,
+    `  local-address ${spec.address};`,
+    `  local-as ${spec.asn};`,
+    `  peer-as ${p.asn};`,
+    ...(p.holdTime !== undefined ? [`  hold-time ${p.holdTime};`] : []),
+    ...(p.passive ? ['  passive true;', `  listen ${spec.port ?? 179};`] : []),
+    ...(p.port !== undefined ? [`  connect ${p.port};`] : []),
+    `  family { ${families.map((f) => `${f} unicast;`).join(' ')} }`,
+    `  capability { asn4 ${p.fourOctetAs === false ? 'disable' : 'enable'};${addPath ? ` add-path ${addPath};` : ''} }`,
+    '  api { processes [ kbgp-api ]; receive { parsed; update; } neighbor-changes; }',
+    ...(routes.length > 0 ? ['  static {', ...routes.map((r) => `    ${routeArgs(r)};`), '  }'] : []),
+    '}',
+  ];
+}
+
+export function exabgpConfig(spec: RouterSpec, dir: string, python: string): string {
+  return [
+    '# generated by test/helpers/routers/exabgp.ts',
+    'process kbgp-api {',
+    `  run ${python} ${join(dir, 'api.py')} ${dir};`,
+    '  encoder json;',
+    '}',
+    ...spec.peers.flatMap((p) => neighborBlock(spec, p)),
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// received.jsonl → what each peer currently announces
+
+interface Replay {
+  readonly states: Map<string, string>;
+  readonly ribs: Map<string, Map<string, RouterRoute>>;
+}
+
+function nlriOf(v: unknown): { prefix: string; pathId?: number } | undefined {
+  const prefix = typeof v === 'string' ? v : str(obj(v).nlri);
+  if (prefix === undefined) return undefined;
+  const pi = str(obj(v)['path-information']);
+  // ADD-PATH path identifiers are printed as dotted quads (0.0.0.1).
+  const pathId = pi !== undefined ? pi.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) : undefined;
+  return pathId !== undefined && pathId !== 0 ? { prefix, pathId } : { prefix };
+}
+
+export function replayExabgp(lines: readonly string[]): Replay {
+  const states = new Map<string, string>();
+  const ribs = new Map<string, Map<string, RouterRoute>>();
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    let m: unknown;
+    try {
+      m = JSON.parse(line);
+    } catch {
+      continue; // a line cut short by a kill
+    }
+    const n = obj(obj(m).neighbor);
+    const peerRaw = str(obj(n.address).peer);
+    if (peerRaw === undefined) continue;
+    const peer = normaliseAddress(peerRaw);
+    const type = str(obj(m).type);
+    if (type === 'state') {
+      const s = str(n.state) ?? '';
+      states.set(peer, s);
+      if (s !== 'up') ribs.delete(peer);
+      continue;
+    }
+    if (type !== 'update') continue;
+    const update = obj(obj(n.message).update);
+    const rib = ribs.get(peer) ?? new Map<string, RouterRoute>();
+    ribs.set(peer, rib);
+    for (const [afs, entries] of Object.entries(obj(update.withdraw))) {
+      const family: Family = afs.startsWith('ipv6') ? 'ipv6' : 'ipv4';
+      for (const e of arr(entries)) {
+        const x = nlriOf(e);
+        if (x !== undefined) rib.delete(`${family}|${normalisePrefix(x.prefix)}|${x.pathId ?? 0}`);
+      }
+    }
+    const a = obj(update.attribute);
+    for (const [afs, byNextHop] of Object.entries(obj(update.announce))) {
+      if (!/^ipv[46] unicast$/.test(afs)) continue;
+      const family: Family = afs.startsWith('ipv6') ? 'ipv6' : 'ipv4';
+      for (const [nh, entries] of Object.entries(obj(byNextHop))) {
+        for (const e of arr(entries)) {
+          const x = nlriOf(e);
+          if (x === undefined) continue;
+          const origin = originName(str(a.origin));
+          const med = num(a.med);
+          const lp = num(a['local-preference']);
+          const originatorId = str(a['originator-id']);
+          const cluster = arr(a['cluster-list']).map(String);
+          const route: RouterRoute = {
+            prefix: normalisePrefix(x.prefix),
+            nextHop: normaliseAddress(nh, family),
+            // AS_SETs come as nested lists; flatten every number in order.
+            asPath: [...JSON.stringify(a['as-path'] ?? []).matchAll(/\d+/g)].map((d) => Number(d[0])),
+            communities: arr(a.community).map((c) => arr(c).join(':')),
+            largeCommunities: arr(a['large-community']).map((c) => arr(c).join(':')),
+            fromPeer: peer,
+            ...(x.pathId !== undefined ? { pathId: x.pathId } : {}),
+            ...(origin !== undefined ? { origin } : {}),
+            ...(med !== undefined ? { med } : {}),
+            ...(lp !== undefined ? { localPref: lp } : {}),
+            ...(originatorId !== undefined ? { originatorId } : {}),
+            ...(cluster.length > 0 ? { clusterList: cluster } : {}),
+          };
+          rib.set(`${family}|${route.prefix}|${x.pathId ?? 0}`, route);
+        }
+      }
+    }
+  }
+  return { states, ribs };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class ExabgpRouter extends BaseRouter {
+  readonly kind = 'exabgp' as const;
+  private readonly originated: Map<string, RouteSpec>;
+  /** API commands are sent one at a time, so that each ack can be matched to its command. */
+  private queue: Promise<unknown> = Promise.resolve();
+  apiPid: number | undefined;
+
+  constructor(spec: RouterSpec, dir: string, version: string, daemon: Daemon) {
+    super(spec, dir, version, daemon, [join(dir, 'exabgp.log')]);
+    this.originated = new Map((spec.routes ?? []).map((r) => [normalisePrefix(r.prefix), r]));
+  }
+
+  private file(name: string): string {
+    return join(this.workDir, name);
+  }
+
+  private lines(name: string): string[] {
+    try {
+      return readFileSync(this.file(name), 'utf8').split('\n');
+    } catch {
+      return [];
+    }
+  }
+
+  async sessionState(peerAddress: string): Promise<SessionState> {
+    const s = replayExabgp(this.lines('received.jsonl')).states.get(normaliseAddress(peerAddress));
+    if (s === 'up') return 'Established';
+    if (s === 'connected') return 'OpenSent';
+    return 'Idle';
+  }
+
+  async routes(family: Family): Promise<RouterRoute[]> {
+    const { ribs } = replayExabgp(this.lines('received.jsonl'));
+    return [...ribs.values()].flatMap((rib) => [...rib.values()].filter((r) => familyOf(r.prefix) === family));
+  }
+
+  async announce(route: RouteSpec): Promise<void> {
+    checkRoute(route);
+    const key = normalisePrefix(route.prefix);
+    const old = this.originated.get(key);
+    if (old !== undefined) await this.command(`withdraw ${routeArgs(old)}`);
+    await this.command(`announce ${routeArgs(route)}`);
+    this.originated.set(key, route);
+  }
+
+  async withdraw(prefix: string): Promise<void> {
+    const key = normalisePrefix(prefix);
+    const old = this.originated.get(key);
+    if (old === undefined) throw new Error(`ExaBGP does not originate ${prefix}`);
+    // ExaBGP finds the route to withdraw by its whole description, next hop included.
+    await this.command(`withdraw ${routeArgs(old)}`);
+    this.originated.delete(key);
+  }
+
+  /** Sends one API command and waits (bounded) for ExaBGP's `done`. */
+  command(text: string): Promise<void> {
+    const next = this.queue.then(async () => {
+      const count = (): number => this.lines('acks.log').filter((l) => l === 'done' || l === 'error').length;
+      const before = count();
+      const fh = await open(this.file('commands.fifo'), constants.O_WRONLY | constants.O_NONBLOCK);
+      try {
+        await fh.write(`${text}\n`);
+      } finally {
+        await fh.close();
+      }
+      await waitFor(async () => (count() > before ? true : undefined), 10_000, () => `ExaBGP to acknowledge "${text}"\n${this.logTail()}`, 50);
+      const ack = this.lines('acks.log').filter((l) => l === 'done' || l === 'error')[before];
+      if (ack !== 'done') throw new Error(`ExaBGP answered ${ack} to "${text}"\n${this.logTail()}`);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  protected override async stopHelpers(): Promise<void> {
+    // The helper exits when ExaBGP closes its stdin; make sure of it, by PID.
+    if (this.apiPid !== undefined) await stopPid(this.apiPid);
+  }
+}
+
+export async function startExabgp(spec: RouterSpec): Promise<ExabgpRouter> {
+  checkSpec(spec);
+  const rr = spec.peers.find((p) => p.routeReflectorClient);
+  if (rr !== undefined) throw new Error(`ExaBGP does not reflect routes (peer ${rr.address})`);
+  const python = binary('python3');
+  const version = await versionOf('exabgp', async () => {
+    const out = await run(binary('exabgp'), ['--version'], { withStderr: true });
+    return /ExaBGP : (\S+)/.exec(out)?.[1] ?? out.split('\n')[0] ?? 'unknown';
+  });
+  const dir = await makeWorkDir('exabgp');
+  await writeFile(join(dir, 'api.py'), API_HELPER);
+  await writeFile(join(dir, 'exabgp.conf'), exabgpConfig(spec, dir, python));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    exabgp_daemon_drop: 'false',
+    exabgp_daemon_daemonize: 'false',
+    exabgp_daemon_pid: '',
+    exabgp_api_cli: 'false',
+    exabgp_api_ack: 'true',
+    exabgp_api_respawn: 'false',
+    exabgp_api_encoder: 'json',
+    exabgp_tcp_bind: '',
+    exabgp_log_destination: 'stdout',
+    exabgp_log_level: 'INFO',
+    exabgp_log_packets: 'false',
+  };
+  return startRouter(
+    () => new ExabgpRouter(spec, dir, version, new Daemon(binary('exabgp'), [join(dir, 'exabgp.conf')], { netns: spec.netns, env, outFile: join(dir, 'exabgp.log') })),
+    async (h) => {
+      // The API helper starts once ExaBGP has loaded its config, and writes its PID when ready.
+      await h.untilAnswering(async () => {
+        const pid = Number(readFileSync(join(dir, 'api.pid'), 'utf8'));
+        if (!alive(pid)) throw new Error('API helper not running');
+        h.apiPid = pid;
+        registerHelper(h.pid, pid);
+      }, 15_000);
+    },
+  );
+}
+
