@@ -122,6 +122,24 @@ describe('kbgp against kbgp', () => {
     expect(view()).toEqual(['10.0.1.0/24 64512:7', '10.0.3.0/24']);
   });
 
+  it('runs a session over IPv6 (::1) carrying IPv4 and IPv6 routes', async () => {
+    const v6 = (name: string, id: string, port: number, peerPort: number, peerAs: number, asn: number, prefix: string): string =>
+      [
+        `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: ${asn}, listenPort: ${port}}`,
+        `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${name}}\nspec: {bgp: {ipv4Address: ${id}/32, ipv6Address: "::1/128"}}`,
+        `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: other}\nspec: {peerIP: "[::1]:${peerPort}", asNumber: ${peerAs}}`,
+        `apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: ${name}}\nspec: {nodeName: ${name}, listenAddress: "::1", timers: {connectDelay: 0.1s, connectRetryTime: 0.5s}, originate: [{prefix: "${prefix}"}, {prefix: "fd00:${asn.toString(16)}::/64"}]}`,
+      ].join('\n---\n');
+    const a = new Daemon(loadConfig(v6('a', '127.0.2.7', 11185, 11186, 65002, 65001, '10.0.7.0/24'), 'a'), { logger });
+    const b = new Daemon(loadConfig(v6('b', '127.0.2.8', 11186, 11185, 65001, 65002, '10.0.8.0/24'), 'b'), { logger });
+    running.push(a, b);
+    await a.start();
+    await b.start();
+    await until(() => a.received('::1').length === 2 && b.received('::1').length === 2, 10000, 'routes over IPv6');
+    const atA = a.received('::1').map((r) => `${formatPrefix(r.prefix)} via ${r.nextHop}`).sort();
+    expect(atA).toEqual(['10.0.8.0/24 via 127.0.2.8', 'fd00:fdea::/64 via ::1']);
+  });
+
   it('settles two simultaneous connections on exactly one session', async () => {
     const a = await startNode({ name: 'a', address: '127.0.2.3', asn: 64512, port: 11181, peers: [{ name: 'to-b', address: '127.0.2.4', asn: 64512 }] });
     const b = await startNode({ name: 'b', address: '127.0.2.4', asn: 64512, port: 11181, peers: [{ name: 'to-a', address: '127.0.2.3', asn: 64512 }] });
