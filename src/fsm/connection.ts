@@ -19,6 +19,9 @@ import type { FsmEvent } from './state-machine.js';
 
 export type Direction = 'in' | 'out';
 
+/** A KEEPALIVE is the same 19 octets on every session; encoded once. */
+const KEEPALIVE_BYTES = encodeMessage({ type: MessageType.Keepalive });
+
 export interface ConnectionCounters {
   messagesIn: number;
   messagesOut: number;
@@ -77,7 +80,7 @@ export class Connection {
   }
 
   send(m: BgpMessage): void {
-    this.write(encodeMessage(m, this.tx));
+    this.write(m.type === MessageType.Keepalive ? KEEPALIVE_BYTES : encodeMessage(m, this.tx));
   }
 
   /** Writes an encoded message; returns false when the caller should wait for drain. */

@@ -373,4 +373,88 @@ describe.skipIf(binaries === undefined)('router harness against the real daemons
       'a',
     );
   });
+
+  /**
+   * iBGP through a route reflector, each of BIRD, FRR and GoBGP in the reflector's seat, with
+   * ADD-PATH from the reflector to its clients: checks the RR knobs, and that routes() reads
+   * LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST and path identifiers (BIRD 2.0.12 does not print them).
+   */
+  const RR_CASES = [
+    ['bird', 'frr', 'gobgp', 21],
+    ['frr', 'gobgp', 'bird', 24],
+    ['gobgp', 'bird', 'frr', 27],
+  ] as const;
+  const starters = { bird: startBird, frr: startFrr, gobgp: startGobgp } as const;
+
+  it.each(RR_CASES)('%s reflects between %s and %s clients (iBGP, ADD-PATH)', { timeout: 60_000 }, async (rrKind, c1Kind, c2Kind, base) => {
+    const asn = 4200000100 + base;
+    const clusterId = `10.0.0.${base}`;
+    const addr = (i: number): string => `127.0.1.${base + i}`;
+    const clientRoute = (i: number): RouteSpec => ({
+      prefix: `10.${base}.${i}.0/24`,
+      nextHop: `192.0.2.${base + i}`,
+      localPref: 100 + 100 * i,
+      communities: [`65000:${base + i}`],
+      largeCommunities: [`${asn}:${i}:${base}`],
+    });
+    const rr = await starters[rrKind]({
+      routerId: addr(0), asn, address: addr(0), clusterId,
+      peers: [1, 2].map((i) => ({ address: addr(i), asn, holdTime: HOLD_TIME, routeReflectorClient: true, addPathSend: true })),
+    });
+    const client = (kind: 'bird' | 'frr' | 'gobgp', i: number): Promise<RouterHandle> =>
+      starters[kind]({
+        routerId: addr(i), asn, address: addr(i), routes: [clientRoute(i)],
+        peers: [{ address: addr(0), asn, holdTime: HOLD_TIME, addPathReceive: true }],
+      });
+    const c1 = await client(c1Kind, 1);
+    const c2 = await client(c2Kind, 2);
+    await expectUp(rr, c1);
+    await expectUp(rr, c2);
+    for (const [receiver, origin, i] of [[c2, c1, 1], [c1, c2, 2]] as const) {
+      const sent = clientRoute(i);
+      // MED is left out: FRR gives its network routes MED 0.
+      const { best, med, ...got } = await routeFrom(receiver, rr, sent.prefix);
+      expect(got).toEqual({
+        prefix: sent.prefix,
+        nextHop: sent.nextHop,
+        asPath: [],
+        origin: 'igp',
+        localPref: sent.localPref,
+        communities: sent.communities,
+        largeCommunities: sent.largeCommunities,
+        originatorId: origin.spec.routerId,
+        clusterList: [clusterId],
+        fromPeer: rr.spec.address,
+        // Path identifiers are the reflector's choice; BIRD 2.0.12 does not show them.
+        ...(receiver.kind !== 'bird' ? { pathId: expect.any(Number) } : {}),
+      });
+      expect(best).toBe(true);
+      expect(med === undefined || med === 0).toBe(true);
+      // The reflector itself holds the client's route as learned, with no cluster list yet.
+      const atRr = await routeFrom(rr, origin, sent.prefix);
+      expect([atRr.localPref, atRr.clusterList, atRr.asPath]).toEqual([sent.localPref, undefined, []]);
+    }
+    await expectStopped(rr, c1, c2);
+  });
+
+  it('BIRD without the 4-octet AS capability (fourOctetAs: false) → ExaBGP', { timeout: 60_000 }, async () => {
+    // BIRD's AS does not fit in 2 octets, so without the capability its OPEN says AS_TRANS (RFC 6793
+    // §4.2.2): ExaBGP, configured to expect 23456, only reaches Established if BIRD left it out.
+    const birdAs = 4200000131;
+    const route = v4(131);
+    const bird = await startBird({
+      routerId: '127.0.1.31', asn: birdAs, address: '127.0.1.31', routes: [route],
+      peers: [{ address: '127.0.1.32', asn: 65132, fourOctetAs: false, passive: true }],
+    });
+    const exa = await startExabgp({
+      routerId: '127.0.1.32', asn: 65132, address: '127.0.1.32',
+      peers: [{ address: '127.0.1.31', asn: 23456 }],
+    });
+    await exa.waitEstablished(bird.spec.address, SESSION_TIMEOUT);
+    await bird.waitEstablished(exa.spec.address, SESSION_TIMEOUT);
+    const got = await routeFrom(exa, bird, route.prefix);
+    // On the wire AS_PATH [23456] plus AS4_PATH [4200000131]; ExaBGP merges them (RFC 6793 §4.2.3).
+    expect(got.asPath).toEqual([birdAs]);
+    await expectStopped(bird, exa);
+  });
 });

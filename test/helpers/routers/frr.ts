@@ -12,9 +12,13 @@
  * - An explicit next hop is set by the OUTBOUND route-map KBGP-OUT (prefix-list match, `set ip
  *   next-hop` / `set ipv6 next-hop global`); FRR overwrites a next hop set by the network route-map
  *   with its own on eBGP export.
- * - Quirk: over an IPv4 session FRR keeps an explicit IPv6 next hop only in the updates it sends when
- *   the session comes up. Any later update for an IPv6 route (a runtime announce, a soft reset out)
- *   carries ::ffff:<own IPv4> instead, which BIRD refuses. IPv4 next hops are fine at runtime.
+ * - Quirk: over an IPv4 session FRR has no IPv6 address of its own, and the first time it sends the
+ *   peer an IPv6 route with itself as next hop it stores ::ffff:<own IPv4> as the session's IPv6
+ *   next hop; from then on bpacket_reformat_for_peer() puts that mapped address into EVERY IPv6
+ *   update to the peer, explicit next hops included (`IS_MAPPED_IPV6(&peer->nexthop.v6_global)`).
+ *   BIRD refuses it. So toward BIRD, give every IPv6 route FRR sends an explicit next hop; the
+ *   per-peer outbound route-map stops FRR from echoing the peer's own routes back to it (with a self
+ *   next hop). IPv4 explicit next hops have no such trap.
  * - Without zebra FRR knows no IPv6 address of its own: its default IPv6 next hop over an IPv4 session
  *   is ::ffff:<own IPv4> (printed as ::ffff:7f00:103).
  * - The 4-octet AS capability cannot be suppressed per peer (`dont-capability-negotiate` drops every
@@ -137,6 +141,7 @@ function networkLine(o: Originated): string {
 function neighborLines(spec: RouterSpec, p: PeerSpec): string[] {
   const n = ` neighbor ${p.address}`;
   const lines = [`${n} remote-as ${p.asn}`, `${n} update-source ${spec.address}`, `${n} timers connect 1`, `${n} advertisement-interval 0`];
+  // eBGP without zebra knows no interfaces, so no peer is "connected".
   if (p.asn !== spec.asn) lines.push(`${n} disable-connected-check`);
   if (p.port !== undefined) lines.push(`${n} port ${p.port}`);
   if (p.holdTime !== undefined) lines.push(`${n} timers ${keepaliveFor(p.holdTime)} ${p.holdTime}`);
@@ -144,9 +149,29 @@ function neighborLines(spec: RouterSpec, p: PeerSpec): string[] {
   return lines;
 }
 
-function afLines(p: PeerSpec): string[] {
+/**
+ * Each peer's outbound route-map: first drop routes whose AS path holds the peer's AS, so that FRR
+ * does not echo an eBGP peer's routes back to it (with its own next hop, which for IPv6 would pin
+ * the session's next hop to ::ffff:<IPv4>; see the file head). `neighbor X
+ * sender-as-path-loop-detection` is accepted by 8.4.4 but does not stop the echo. Then the shared
+ * KBGP-OUT with the per-route next hops.
+ */
+function peerOutMapLines(spec: RouterSpec, p: PeerSpec, i: number): string[] {
+  if (p.asn === spec.asn) return [`route-map KBGP-OUT-${i} permit 10`, ` call ${OUT_MAP}`, 'exit'];
+  return [
+    `bgp as-path access-list KBGP-LOOP-${i} seq 5 permit _${p.asn}_`,
+    `route-map KBGP-OUT-${i} deny 5`,
+    ` match as-path KBGP-LOOP-${i}`,
+    'exit',
+    `route-map KBGP-OUT-${i} permit 10`,
+    ` call ${OUT_MAP}`,
+    'exit',
+  ];
+}
+
+function afLines(p: PeerSpec, i: number): string[] {
   const n = `  neighbor ${p.address}`;
-  const lines = [`${n} activate`, `${n} route-map ${OUT_MAP} out`];
+  const lines = [`${n} activate`, `${n} route-map KBGP-OUT-${i} out`];
   if (p.routeReflectorClient) lines.push(`${n} route-reflector-client`);
   if (p.addPathSend) lines.push(`${n} addpath-tx-all-paths`);
   // FRR always advertises ADD-PATH receive; there is no knob to withhold it.
@@ -164,6 +189,7 @@ export function frrConfig(spec: RouterSpec, originated: readonly Originated[], d
     ...originated.flatMap(routeMapLines),
     `route-map ${OUT_MAP} permit ${OUT_MAP_LAST_SEQ}`,
     'exit',
+    ...spec.peers.flatMap((p, i) => peerOutMapLines(spec, p, i)),
     '!',
     `router bgp ${spec.asn}`,
     ` bgp router-id ${spec.routerId}`,
@@ -177,9 +203,14 @@ export function frrConfig(spec: RouterSpec, originated: readonly Originated[], d
     ...spec.peers.flatMap((p) => neighborLines(spec, p)),
   ];
   for (const f of ['ipv4', 'ipv6'] as const) {
-    const peers = spec.peers.filter((p) => f === 'ipv4' || p.ipv6);
+    const peers = spec.peers.map((p, i) => [p, i] as const).filter(([p]) => f === 'ipv4' || p.ipv6);
     if (peers.length === 0 && byFamily(f).length === 0) continue;
-    lines.push(` address-family ${afName(f)}`, ...byFamily(f).map((o) => `  ${networkLine(o)}`), ...peers.flatMap(afLines), ' exit-address-family');
+    lines.push(
+      ` address-family ${afName(f)}`,
+      ...byFamily(f).map((o) => `  ${networkLine(o)}`),
+      ...peers.flatMap(([p, i]) => afLines(p, i)),
+      ' exit-address-family',
+    );
   }
   lines.push('exit', '');
   return lines.join('\n');

@@ -12,6 +12,8 @@
  *   IPv4-mapped next hop as a bare dotted quad in its JSON; routes() normalises it.
  * - A local route with an explicit next hop keeps it on eBGP export.
  * - `gobgp global rib add` defaults to ORIGIN incomplete; the driver says `origin igp`.
+ * - Its JSON has no ADD-PATH path identifiers; routes() takes them from the ID column of the text
+ *   `neighbor X adj-in` for peers with addPathReceive.
  * - The 4-octet AS capability is always advertised (capabilitiesFromConfig), so `fourOctetAs: false`
  *   is refused. `idle-hold-time-after-reset` (default 30 s) is cut to 1 s for hold-timer tests.
  */
@@ -203,7 +205,28 @@ class GobgpRouter extends BaseRouter {
   async routes(family: Family): Promise<RouterRoute[]> {
     const out = (await this.gobgp('global', 'rib', '-a', family, '-j')).trim();
     if (out === '' || out === 'null') return [];
-    return Object.entries(obj(JSON.parse(out))).flatMap(([prefix, paths]) => arr(paths).map((p) => gobgpPath(prefix, p, family)));
+    const routes = Object.entries(obj(JSON.parse(out))).flatMap(([prefix, paths]) => arr(paths).map((p) => gobgpPath(prefix, p, family)));
+    return this.withPathIds(routes, family);
+  }
+
+  /**
+   * GoBGP 3.10's JSON has no path identifiers; its text `neighbor X adj-in` has them in an ID
+   * column. For peers that send ADD-PATH, attach them, the n-th ID of a prefix to its n-th path.
+   */
+  private async withPathIds(routes: RouterRoute[], family: Family): Promise<RouterRoute[]> {
+    const ids = new Map<string, number[]>();
+    for (const p of this.spec.peers.filter((x) => x.addPathReceive)) {
+      const text = await this.gobgp('neighbor', p.address, 'adj-in', '-a', family);
+      for (const m of text.matchAll(/^\s*(\d+)\s+(\S+\/\d+)\s/gm)) {
+        const key = `${normaliseAddress(p.address)}|${normalisePrefix(m[2] ?? '')}`;
+        ids.set(key, [...(ids.get(key) ?? []), Number(m[1])]);
+      }
+    }
+    if (ids.size === 0) return routes;
+    return routes.map((r) => {
+      const next = ids.get(`${r.fromPeer}|${r.prefix}`)?.shift();
+      return next !== undefined && next !== 0 ? { ...r, pathId: next } : r;
+    });
   }
 
   async announce(route: RouteSpec): Promise<void> {
