@@ -15,7 +15,14 @@
  * - routeReflectorClient/clusterId: BIRD, FRR, GoBGP; ExaBGP throws.
  * - ExaBGP keeps no RIB: its routes() are what its peers currently announce to it.
  * - On loopback, give IPv4 routes sent to GoBGP a next hop outside 127/8, and IPv6 routes sent to
- *   BIRD a real IPv6 next hop (RouteSpec.nextHop); see the drivers for why.
+ *   BIRD a real IPv6 next hop (RouteSpec.nextHop); BIRD needs one for any IPv6 route it originates
+ *   over an IPv4 session. In a test-created network namespace (RouterSpec.netns) with ordinary
+ *   addresses the IPv4 default next hops just work. See the drivers for why.
+ * - FRR over an IPv4 session: once it has sent a peer one IPv6 route with itself as next hop
+ *   (::ffff:<IPv4>, it knows no IPv6 address without zebra), every later IPv6 update to that peer
+ *   carries that mapped next hop, explicit ones included.
+ * - GoBGP's path identifiers come from its text adj-in view (its JSON lacks them); BIRD 2.0.12
+ *   does not show them at all.
  */
 export {
   type Family,
@@ -34,8 +41,8 @@ export {
   waitFor,
 } from './routers/common.js';
 export { parseBirdRoutes, startBird } from './routers/bird.js';
-export { startFrr } from './routers/frr.js';
-export { startGobgp } from './routers/gobgp.js';
+export { frrPath, startFrr } from './routers/frr.js';
+export { gobgpPath, startGobgp } from './routers/gobgp.js';
 export { replayExabgp, startExabgp } from './routers/exabgp.js';
 
 import type { RouterHandle, RouterKind, RouterSpec } from './routers/common.js';

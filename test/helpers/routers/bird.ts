@@ -28,7 +28,6 @@ import {
   type RouterSpec,
   type SessionState,
   binary,
-  checkRoute,
   checkSpec,
   familyOf,
   keepaliveFor,
@@ -40,7 +39,7 @@ import {
   parseCommunity,
   parseLargeCommunity,
   run,
-  startRouter,
+  launch,
   unspecified,
   versionOf,
 } from './common.js';
@@ -224,15 +223,29 @@ class BirdRouter extends BaseRouter {
     return parseBirdRoutes(await this.birdc('show', 'route', 'all', 'table', family === 'ipv4' ? 'master4' : 'master6'), family);
   }
 
-  async announce(route: RouteSpec): Promise<void> {
-    checkRoute(route);
-    this.originated.set(normalisePrefix(route.prefix), route);
-    await this.reconfigure();
+  protected async doAnnounce(route: RouteSpec): Promise<void> {
+    const key = normalisePrefix(route.prefix);
+    const before = this.originated.get(key);
+    this.originated.set(key, route);
+    try {
+      await this.reconfigure();
+    } catch (e) {
+      if (before === undefined) this.originated.delete(key);
+      else this.originated.set(key, before);
+      throw e;
+    }
   }
 
-  async withdraw(prefix: string): Promise<void> {
-    if (!this.originated.delete(normalisePrefix(prefix))) throw new Error(`BIRD does not originate ${prefix}`);
-    await this.reconfigure();
+  protected async doWithdraw(prefix: string): Promise<void> {
+    const before = this.originated.get(prefix);
+    if (before === undefined) throw new Error(`BIRD does not originate ${prefix}`);
+    this.originated.delete(prefix);
+    try {
+      await this.reconfigure();
+    } catch (e) {
+      this.originated.set(prefix, before);
+      throw e;
+    }
   }
 
   private async reconfigure(): Promise<void> {
@@ -250,7 +263,7 @@ export async function startBird(spec: RouterSpec): Promise<BirdRouter> {
   });
   const dir = await makeWorkDir('bird');
   await writeFile(join(dir, 'bird.conf'), birdConfig(spec, spec.routes ?? [], dir));
-  return startRouter(
+  return launch(
     () =>
       new BirdRouter(
         spec,

@@ -6,6 +6,7 @@
  * in a module-level registry the moment it is spawned, and `stopAllRouters()` (for afterEach/afterAll)
  * stops whatever is left. If the test process itself exits, the 'exit' hook SIGKILLs the rest.
  */
+import { normalizeAddress } from '../../../src/bgp/index.js';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -348,20 +349,24 @@ export async function waitFor<T>(
   }
 }
 
-/** Waits until a freshly started daemon answers `probe`, failing fast if it exits. */
+/** Waits until a freshly started daemon answers `probe`, failing at once if it exits. */
 export async function waitReady(d: Daemon, probe: () => Promise<unknown>, timeoutMs: number, what: string, tail: () => string): Promise<void> {
-  await waitFor(
-    async () => {
-      if (d.exit !== undefined) throw new Error(`${what} ${d.exit}`);
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    if (d.exit !== undefined) throw new Error(`${what} ${d.exit} while starting\n${tail()}`);
+    try {
       await probe();
-      return true;
-    },
-    timeoutMs,
-    () => `${what} to answer\n${tail()}`,
-    100,
-  ).catch((e: unknown) => {
-    throw new Error(`${e instanceof Error ? e.message : String(e)}${d.exit !== undefined ? `\n${tail()}` : ''}`);
-  });
+      return;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() >= deadline) {
+      const why = lastError instanceof Error ? lastError.message : String(lastError);
+      throw new Error(`${what} did not answer within ${timeoutMs} ms (${why})\n${tail()}`);
+    }
+    await sleep(100);
+  }
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago (for GoBGP's gRPC API). */
@@ -423,57 +428,20 @@ export function familyOf(prefixOrAddress: string): Family {
 
 const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
-function ipv6Words(s: string): number[] {
-  let text = s;
-  const tail: number[] = [];
-  const dotted = /(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text);
-  if (dotted?.[1] !== undefined) {
-    const o = dotted[1].split('.').map(Number) as [number, number, number, number];
-    tail.push((o[0] << 8) | o[1], (o[2] << 8) | o[3]);
-    text = text.slice(0, -dotted[1].length);
-    if (text.endsWith(':') && !text.endsWith('::')) text = text.slice(0, -1);
-  }
-  const [head = '', rest] = text.split('::') as [string, string | undefined];
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((w) => parseInt(w, 16)));
-  const left = parse(head);
-  const right = [...parse(rest ?? ''), ...tail];
-  const fill = rest === undefined ? 0 : 8 - left.length - right.length;
-  const words = [...left, ...new Array<number>(Math.max(fill, 0)).fill(0), ...right];
-  if (words.length !== 8 || words.some((w) => !(w >= 0 && w <= 0xffff))) throw new Error(`${s} is not an IPv6 address`);
-  return words;
-}
-
 /**
- * One spelling per address, whatever the daemon printed: IPv6 in RFC 5952 form, IPv4-mapped IPv6 as
- * '::ffff:a.b.c.d' (FRR prints '::ffff:7f00:103', GoBGP prints a bare '127.0.1.3' for an IPv6 route).
+ * One spelling per address, whatever the daemon printed: IPv6 in RFC 5952 form (kbgp's own
+ * formatter, which keeps IPv4-mapped addresses as '::ffff:a.b.c.d'; FRR prints '::ffff:7f00:103'),
+ * and a bare IPv4 address for an IPv6 route (as GoBGP prints it) as IPv4-mapped.
  */
 export function normaliseAddress(addr: string, family?: Family): string {
   const a = addr.trim().toLowerCase();
-  if (DOTTED.test(a)) return family === 'ipv6' ? `::ffff:${a}` : a;
-  const w = ipv6Words(a);
-  if (w.slice(0, 5).every((x) => x === 0) && w[5] === 0xffff) {
-    const [hi = 0, lo = 0] = w.slice(6);
-    return `::ffff:${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const v4 = DOTTED.exec(a);
+  if (v4 !== null && family === 'ipv6') return `::ffff:${normalizeAddress(a)}`;
+  try {
+    return normalizeAddress(a);
+  } catch {
+    throw new Error(`${addr} is not an IPv${a.includes(':') ? 6 : 4} address`);
   }
-  // RFC 5952 §4.2: compress the longest run (>= 2) of zero words, the first one on a tie.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = w.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
 export function normalisePrefix(prefix: string): string {
@@ -606,8 +574,29 @@ export abstract class BaseRouter implements RouterHandle {
 
   abstract sessionState(peerAddress: string): Promise<SessionState>;
   abstract routes(family: Family): Promise<RouterRoute[]>;
-  abstract announce(route: RouteSpec): Promise<void>;
-  abstract withdraw(prefix: string): Promise<void>;
+  /** Originates (or replaces) one route at runtime. */
+  protected abstract doAnnounce(route: RouteSpec): Promise<void>;
+  protected abstract doWithdraw(prefix: string): Promise<void>;
+
+  /** Route changes run one at a time, in call order: each rewrites shared daemon config. */
+  private changes: Promise<unknown> = Promise.resolve();
+
+  announce(route: RouteSpec): Promise<void> {
+    return this.serial(async () => {
+      checkRoute(route);
+      await this.doAnnounce(route);
+    });
+  }
+
+  withdraw(prefix: string): Promise<void> {
+    return this.serial(() => this.doWithdraw(normalisePrefix(prefix)));
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.changes.then(fn);
+    this.changes = next.catch(() => undefined);
+    return next;
+  }
 
   waitEstablished(peerAddress: string, timeoutMs: number): Promise<void> {
     return waitEstablished(this, peerAddress, timeoutMs);
@@ -650,7 +639,7 @@ export abstract class BaseRouter implements RouterHandle {
 }
 
 /** Builds a handle, then waits for it to be ready; on any failure the daemon is stopped again. */
-export async function startRouter<H extends BaseRouter>(make: () => H, ready: (h: H) => Promise<void>): Promise<H> {
+export async function launch<H extends BaseRouter>(make: () => H, ready: (h: H) => Promise<void>): Promise<H> {
   const h = make();
   try {
     await ready(h);

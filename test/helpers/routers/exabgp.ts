@@ -28,7 +28,6 @@ import {
   alive,
   arr,
   binary,
-  checkRoute,
   checkSpec,
   familyOf,
   makeWorkDir,
@@ -41,7 +40,7 @@ import {
   parseLargeCommunity,
   registerHelper,
   run,
-  startRouter,
+  launch,
   stopPid,
   str,
   versionOf,
@@ -248,8 +247,7 @@ class ExabgpRouter extends BaseRouter {
     return [...ribs.values()].flatMap((rib) => [...rib.values()].filter((r) => familyOf(r.prefix) === family));
   }
 
-  async announce(route: RouteSpec): Promise<void> {
-    checkRoute(route);
+  protected async doAnnounce(route: RouteSpec): Promise<void> {
     const key = normalisePrefix(route.prefix);
     const old = this.originated.get(key);
     if (old !== undefined) await this.command(`withdraw ${routeArgs(old)}`);
@@ -257,10 +255,9 @@ class ExabgpRouter extends BaseRouter {
     this.originated.set(key, route);
   }
 
-  async withdraw(prefix: string): Promise<void> {
-    const key = normalisePrefix(prefix);
+  protected async doWithdraw(key: string): Promise<void> {
     const old = this.originated.get(key);
-    if (old === undefined) throw new Error(`ExaBGP does not originate ${prefix}`);
+    if (old === undefined) throw new Error(`ExaBGP does not originate ${key}`);
     // ExaBGP finds the route to withdraw by its whole description, next hop included.
     await this.command(`withdraw ${routeArgs(old)}`);
     this.originated.delete(key);
@@ -317,7 +314,7 @@ export async function startExabgp(spec: RouterSpec): Promise<ExabgpRouter> {
     exabgp_log_level: 'INFO',
     exabgp_log_packets: 'false',
   };
-  return startRouter(
+  return launch(
     () => new ExabgpRouter(spec, dir, version, new Daemon(binary('exabgp'), [join(dir, 'exabgp.conf')], { netns: spec.netns, env, outFile: join(dir, 'exabgp.log') })),
     async (h) => {
       // The API helper starts once ExaBGP has loaded its config, and writes its PID when ready.

@@ -10,8 +10,8 @@
  * - Originated routes are `network` statements with a route-map per route for communities, large
  *   communities, MED and local preference.
  * - An explicit next hop is set by the OUTBOUND route-map KBGP-OUT (prefix-list match, `set ip
- *   next-hop` / `set ipv6 next-hop global`); FRR overwrites a next hop set by the network route-map
- *   with its own on eBGP export.
+ *   next-hop` / `set ipv6 next-hop global`): on eBGP export FRR replaces a next hop that only the
+ *   network route-map set with its own. (The network route-map sets it too, for FRR's own RIB.)
  * - Quirk: over an IPv4 session FRR has no IPv6 address of its own, and the first time it sends the
  *   peer an IPv6 route with itself as next hop it stores ::ffff:<own IPv4> as the session's IPv6
  *   next hop; from then on bpacket_reformat_for_peer() puts that mapped address into EVERY IPv6
@@ -39,7 +39,6 @@ import {
   type SessionState,
   arr,
   binary,
-  checkRoute,
   checkSpec,
   familyOf,
   isObject,
@@ -55,7 +54,7 @@ import {
   parseJsonSequence,
   parseLargeCommunity,
   run,
-  startRouter,
+  launch,
   str,
   unspecified,
   versionOf,
@@ -302,10 +301,9 @@ class FrrRouter extends BaseRouter {
     return out;
   }
 
-  async announce(route: RouteSpec): Promise<void> {
-    checkRoute(route);
+  protected async doAnnounce(route: RouteSpec): Promise<void> {
     const key = normalisePrefix(route.prefix);
-    if (this.originated.has(key)) await this.withdraw(key);
+    if (this.originated.has(key)) await this.doWithdraw(key);
     const o: Originated = { index: this.nextIndex++, route };
     await this.vtysh(
       'configure terminal',
@@ -318,10 +316,9 @@ class FrrRouter extends BaseRouter {
     this.originated.set(key, o);
   }
 
-  async withdraw(prefix: string): Promise<void> {
-    const key = normalisePrefix(prefix);
+  protected async doWithdraw(key: string): Promise<void> {
     const o = this.originated.get(key);
-    if (o === undefined) throw new Error(`FRR does not originate ${prefix}`);
+    if (o === undefined) throw new Error(`FRR does not originate ${key}`);
     const v6 = familyOf(key) === 'ipv6';
     await this.vtysh(
       'configure terminal',
@@ -364,12 +361,13 @@ export async function startFrr(spec: RouterSpec): Promise<FrrRouter> {
     '-A', '127.0.0.1',
     '-P', '0', // no vty TCP port
   ];
-  return startRouter(
+  return launch(
     () => new FrrRouter(spec, dir, version, new Daemon(binary('bgpd'), args, { netns: spec.netns, outFile: join(dir, 'bgpd.out') }), initial),
     async (h) => {
       await h.untilAnswering(() => h.vtysh('show bgp summary json'), 15_000);
       // bgpd reads its config line by line and goes on after a bad one: fail loudly instead.
-      const bad = h.logTail(200).split('\n').find((l) => /line \d+: %|% Unknown command|% Invalid|% Command incomplete/.test(l));
+      // FRR 8.4 logs e.g. "[EC 100663304] No such command on config line 19:  bgp cluster-id x".
+      const bad = h.logTail(200).split('\n').find((l) => /on config line \d+|Error occurred during reading|% (Unknown|Invalid|Command incomplete)/.test(l));
       if (bad !== undefined) throw new Error(`FRR rejected its config: ${bad}\n${h.logTail()}`);
     },
   );

@@ -30,7 +30,6 @@ import {
   type SessionState,
   arr,
   binary,
-  checkRoute,
   checkSpec,
   familyOf,
   freePort,
@@ -45,7 +44,7 @@ import {
   parseCommunity,
   parseLargeCommunity,
   run,
-  startRouter,
+  launch,
   str,
   unspecified,
   versionOf,
@@ -112,66 +111,36 @@ export function gobgpRibAddArgs(r: RouteSpec): string[] {
 /** One path of `gobgp global rib -j`: attributes are a list of `{type, ...}` objects. */
 export function gobgpPath(prefix: string, p: unknown, family: Family): RouterRoute {
   const o = obj(p);
-  let nextHop: string | undefined;
-  let asPath: number[] = [];
-  const route: { -readonly [K in keyof RouterRoute]: RouterRoute[K] } = {
-    prefix: normalisePrefix(prefix),
-    nextHop: '',
-    asPath,
-    communities: [],
-    largeCommunities: [],
-    best: o.best === true,
-  };
-  for (const a of arr(o.attrs).map(obj)) {
-    switch (num(a.type)) {
-      case 1: // ORIGIN
-        route.origin = originName(num(a.value));
-        break;
-      case 2: // AS_PATH
-        asPath = arr(a.as_paths).flatMap((s) => arr(obj(s).asns).map(Number));
-        break;
-      case 3: // NEXT_HOP
-        nextHop = str(a.nexthop);
-        break;
-      case 4: // MULTI_EXIT_DISC
-        route.med = num(a.metric);
-        break;
-      case 5: // LOCAL_PREF
-        route.localPref = num(a.value);
-        break;
-      case 8: // COMMUNITIES, as 32-bit integers
-        route.communities = arr(a.communities).map((c) => `${Number(c) >>> 16}:${Number(c) & 0xffff}`);
-        break;
-      case 9: // ORIGINATOR_ID
-        route.originatorId = str(a.value);
-        break;
-      case 10: // CLUSTER_LIST
-        route.clusterList = arr(a.value).map(String);
-        break;
-      case 14: // MP_REACH_NLRI
-        nextHop = str(a.nexthop) ?? nextHop;
-        break;
-      case 32: // LARGE_COMMUNITY
-        route.largeCommunities = arr(a.value).map((l) => {
-          const v = obj(l);
-          return `${num(v.ASN) ?? num(v.asn) ?? num(v.global_admin)}:${num(v.LocalData1) ?? num(v.local_data1)}:${num(v.LocalData2) ?? num(v.local_data2)}`;
-        });
-        break;
-      default:
-        break;
-    }
-  }
-  route.asPath = asPath;
-  route.nextHop = nextHop !== undefined ? normaliseAddress(nextHop, family) : unspecified(family);
+  const attr = new Map(arr(o.attrs).map((a) => [num(obj(a).type), obj(a)] as const));
+  const at = (type: number): { [k: string]: unknown } => attr.get(type) ?? {};
+  // NEXT_HOP (3) for IPv4 in plain NLRI, MP_REACH_NLRI (14) otherwise.
+  const nextHop = str(at(14).nexthop) ?? str(at(3).nexthop);
+  const origin = originName(num(at(1).value));
+  const med = num(at(4).metric);
+  const localPref = num(at(5).value);
+  const originatorId = str(at(9).value);
+  const clusterList = attr.has(10) ? arr(at(10).value).map(String) : undefined;
   const pathId = num(obj(o.nlri).path_id) ?? num(o.id);
-  if (pathId !== undefined && pathId !== 0) route.pathId = pathId;
   const from = str(o['neighbor-ip']);
-  if (from !== undefined && from !== '<nil>') route.fromPeer = normaliseAddress(from);
-  if (route.origin === undefined) delete route.origin;
-  if (route.med === undefined) delete route.med;
-  if (route.localPref === undefined) delete route.localPref;
-  if (route.originatorId === undefined) delete route.originatorId;
-  return route;
+  return {
+    prefix: normalisePrefix(prefix),
+    nextHop: nextHop !== undefined ? normaliseAddress(nextHop, family) : unspecified(family),
+    asPath: arr(at(2).as_paths).flatMap((s) => arr(obj(s).asns).map(Number)),
+    // COMMUNITIES as 32-bit integers
+    communities: arr(at(8).communities).map((c) => `${Number(c) >>> 16}:${Number(c) & 0xffff}`),
+    largeCommunities: arr(at(32).value).map((l) => {
+      const v = obj(l);
+      return `${num(v.ASN) ?? num(v.asn)}:${num(v.LocalData1) ?? num(v.local_data1)}:${num(v.LocalData2) ?? num(v.local_data2)}`;
+    }),
+    best: o.best === true,
+    ...(origin !== undefined ? { origin } : {}),
+    ...(med !== undefined ? { med } : {}),
+    ...(localPref !== undefined ? { localPref } : {}),
+    ...(originatorId !== undefined ? { originatorId } : {}),
+    ...(clusterList !== undefined ? { clusterList } : {}),
+    ...(pathId !== undefined && pathId !== 0 ? { pathId } : {}),
+    ...(from !== undefined ? { fromPeer: normaliseAddress(from) } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,18 +198,16 @@ class GobgpRouter extends BaseRouter {
     });
   }
 
-  async announce(route: RouteSpec): Promise<void> {
-    checkRoute(route);
+  protected async doAnnounce(route: RouteSpec): Promise<void> {
     const key = normalisePrefix(route.prefix);
     // `rib add` merges into an existing local path; start from a clean one.
-    if (this.originated.has(key)) await this.withdraw(key);
+    if (this.originated.has(key)) await this.doWithdraw(key);
     await this.gobgp(...gobgpRibAddArgs(route));
     this.originated.set(key, route);
   }
 
-  async withdraw(prefix: string): Promise<void> {
-    const key = normalisePrefix(prefix);
-    if (!this.originated.has(key)) throw new Error(`GoBGP does not originate ${prefix}`);
+  protected async doWithdraw(key: string): Promise<void> {
+    if (!this.originated.has(key)) throw new Error(`GoBGP does not originate ${key}`);
     await this.gobgp('global', 'rib', 'del', '-a', familyOf(key), key);
     this.originated.delete(key);
   }
@@ -258,7 +225,7 @@ export async function startGobgp(spec: RouterSpec): Promise<GobgpRouter> {
   await writeFile(join(dir, 'gobgpd.toml'), gobgpConfig(spec));
   const apiPort = await freePort();
   const args = ['-f', join(dir, 'gobgpd.toml'), '-t', 'toml', '--api-hosts', `127.0.0.1:${apiPort}`, '--pprof-disable', '--log-plain'];
-  return startRouter(
+  return launch(
     () => new GobgpRouter(spec, dir, version, new Daemon(binary('gobgpd'), args, { netns: spec.netns, outFile: join(dir, 'gobgpd.log') }), apiPort),
     async (h) => {
       await h.untilAnswering(() => h.gobgp('global'), 15_000);
