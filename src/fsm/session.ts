@@ -13,7 +13,7 @@
  */
 import { type Socket, connect } from 'node:net';
 import type { Logger } from 'pino';
-import { type MessageContext, type NotificationMessage, type OpenMessage, type RouteRefreshMessage, type UpdateMessage, parseIpv4 } from '../bgp/index.js';
+import { CeaseSubcode, ErrorCode, type MessageContext, MessageType, type NotificationMessage, type OpenMessage, type RouteRefreshMessage, type UpdateMessage, parseIpv4 } from '../bgp/index.js';
 import type { Clock } from './clock.js';
 import { Connection, type Direction } from './connection.js';
 import { type DownReason, formatDownReason } from './down-reason.js';
@@ -203,8 +203,19 @@ export class Session {
   /** Events from a connection; stale ones (from a connection since replaced) are dropped. */
   private fromConnection(inst: Instance, socket: Socket, e: FsmEvent): void {
     if (inst.conn?.socket !== socket) return;
-    if (e.type === 'BgpOpen' && this.resolveCollision(inst, e.open)) return;
-    this.dispatch(inst, e);
+    try {
+      if (e.type === 'BgpOpen' && this.resolveCollision(inst, e.open)) return;
+      this.dispatch(inst, e);
+    } catch (err) {
+      // A bug behind this session (a hook, the RIB) must end this session only, never the process.
+      this.deps.logger.error({ err, event: e.type }, 'internal error handling a message: session reset');
+      if (inst.conn?.socket !== socket) return;
+      this.dispatch(inst, {
+        type: 'AutomaticStop',
+        why: `internal error: ${err instanceof Error ? err.message : String(err)}`,
+        notification: { type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.Unspecific, data: Buffer.alloc(0) },
+      });
+    }
   }
 
   /**

@@ -1,0 +1,100 @@
+/**
+ * The session shell on real sockets, without the daemon: what happens around the pure machine.
+ */
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { MessageType } from '../../src/bgp/index.js';
+import { systemClock } from '../../src/fsm/clock.js';
+import type { DownReason } from '../../src/fsm/down-reason.js';
+import { Session, type SessionHooks } from '../../src/fsm/session.js';
+import { DEFAULT_TIMERS, type SessionSettings } from '../../src/fsm/state-machine.js';
+import { RawPeer, isType, until } from '../helpers/raw-peer.js';
+import { MANDATORY_4, update } from '../helpers/bytes.js';
+
+const servers: Server[] = [];
+const sessions: Session[] = [];
+const peers: RawPeer[] = [];
+afterEach(async () => {
+  for (const s of sessions.splice(0)) s.stop('test over');
+  for (const p of peers.splice(0)) p.close();
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+const settings: SessionSettings = {
+  ...DEFAULT_TIMERS,
+  connectDelay: 0,
+  localAs: 64512,
+  peerAs: 65001,
+  bgpIdentifier: '127.0.2.30',
+  passive: true,
+  capabilities: { families: [{ afi: 1, safi: 1 }] },
+};
+
+function sessionWith(hooks: Partial<SessionHooks>, downs: DownReason[]): Session {
+  const s = new Session({ address: '127.0.2.31', port: 179 }, settings, true, {
+    established: () => undefined,
+    update: () => undefined,
+    routeRefresh: () => undefined,
+    down: (r) => downs.push(r),
+    ...hooks,
+  }, { clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) });
+  sessions.push(s);
+  return s;
+}
+
+/** A listener that hands every connection to the session, as the daemon's listener does. */
+async function listen(session: Session, port: number): Promise<void> {
+  const server = createServer((socket) => session.acceptIncoming(socket));
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(port, '127.0.2.30', r));
+}
+
+describe('Session', () => {
+  it('ends only this session, with a Cease, when something behind it throws', async () => {
+    const downs: DownReason[] = [];
+    const s = sessionWith({ update: () => { throw new Error('RIB bug'); } }, downs);
+    await listen(s, 11186);
+    s.start();
+    const p = await RawPeer.connect('127.0.2.30', 11186, '127.0.2.31');
+    peers.push(p);
+    p.open(65001, '127.0.2.31');
+    await until(() => s.state === 'Established', 3000, 'Established');
+    p.send(update({ attrs: MANDATORY_4, nlri: [8, 10] }));
+    const n = await p.waitFor(isType(MessageType.Notification));
+    expect([n.code, n.subcode]).toEqual([6, 0]);
+    expect(downs.map((d) => d.kind)).toEqual(['notification-sent']);
+    expect(downs[0]?.kind === 'notification-sent' && downs[0].why).toBe('internal error: RIB bug');
+  });
+
+  it('refuses an incoming connection while stopped', async () => {
+    const s = sessionWith({}, []);
+    await listen(s, 11187);
+    const p = await RawPeer.connect('127.0.2.30', 11187, '127.0.2.31');
+    peers.push(p);
+    await p.waitClosed();
+    expect(p.received).toEqual([]);
+    expect(s.state).toBe('Idle');
+  });
+
+  it('waits the error time after a failure and then accepts the peer again', async () => {
+    const fast = { ...settings, errorWaitMin: 0.3, errorWaitMax: 0.6 };
+    const downs: DownReason[] = [];
+    const s = new Session({ address: '127.0.2.31', port: 179 }, fast, true, { established: () => undefined, update: () => undefined, routeRefresh: () => undefined, down: (r) => downs.push(r) }, { clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) });
+    sessions.push(s);
+    await listen(s, 11188);
+    s.start();
+    const first = await RawPeer.connect('127.0.2.30', 11188, '127.0.2.31');
+    peers.push(first);
+    first.open(65001, '127.0.2.31');
+    await until(() => s.state === 'Established', 3000, 'Established');
+    first.close();
+    await until(() => s.state === 'Idle', 3000, 'Idle after the reset');
+    await until(() => s.state === 'Active', 3000, 'Active again after the error wait');
+    const second = await RawPeer.connect('127.0.2.30', 11188, '127.0.2.31');
+    peers.push(second);
+    second.open(65001, '127.0.2.31');
+    await until(() => s.state === 'Established', 3000, 'Established again');
+    expect(downs.map((d) => d.kind)).toEqual(['connection-closed']);
+  });
+});
