@@ -195,10 +195,12 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   }
 
   const peers: PeerConfig[] = [];
+  const peerUnsupported = Object.fromEntries(
+    ['localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'maxRestartTime', 'numAllowedLocalASNumbers', 'password', 'ttlSecurity', 'filters', 'reachableBy', 'localWorkloadSelector', 'reversePeering', 'nodeSelector', 'peerSelector'].map((k) => [k, NOT_YET]),
+  );
   for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
-    const s = d.spec;
+    const s = d.spec.allow(['node', 'peerIP', 'asNumber', 'keepaliveTime', 'sourceAddress'], peerUnsupported);
     const scope = s.string('node');
-    if (s.has('nodeSelector') || s.has('peerSelector')) throw s.error(s.has('nodeSelector') ? 'nodeSelector' : 'peerSelector', NOT_YET);
     if (scope !== undefined && scope !== name) {
       s.raw('peerIP');
       continue;
@@ -214,7 +216,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     peerSettings.delete(d.name);
     const passive = local?.passive ?? false;
     const holdTime = local?.holdTime;
-    s.done(Object.fromEntries(['localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'maxRestartTime', 'numAllowedLocalASNumbers', 'password', 'ttlSecurity', 'filters', 'reachableBy', 'localWorkloadSelector', 'reversePeering'].map((k) => [k, NOT_YET])));
+    s.done();
     peers.push({
       name: d.name,
       address,

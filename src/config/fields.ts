@@ -87,6 +87,18 @@ export class Fields {
     return v;
   }
 
+  /**
+   * Checked before any field is read, so a misspelt field is reported as such rather than as the
+   * required field it was meant to be.
+   */
+  allow(known: readonly string[], unsupported: Record<string, string> = {}): this {
+    for (const k of Object.keys(this.value)) {
+      if (known.includes(k)) continue;
+      throw this.error(k, unsupported[k] ?? 'is not a known field');
+    }
+    return this;
+  }
+
   /** Every field of this object must have been read: a typo or an unsupported field is an error. */
   done(unsupported: Record<string, string> = {}): void {
     for (const k of Object.keys(this.value)) {
