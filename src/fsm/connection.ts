@@ -15,6 +15,7 @@ import {
   decodeMessage,
   encodeMessage,
 } from '../bgp/index.js';
+import type { Clock } from './clock.js';
 import type { FsmEvent } from './state-machine.js';
 
 export type Direction = 'in' | 'out';
@@ -45,6 +46,7 @@ export class Connection {
     readonly direction: Direction,
     private readonly onEvent: (e: FsmEvent) => void,
     private readonly onDrain: () => void,
+    private readonly clock: Clock,
   ) {
     socket.setNoDelay(true);
     socket.setKeepAlive(false);
@@ -96,9 +98,8 @@ export class Connection {
     if (this.closing) return;
     this.closing = true;
     this.socket.end();
-    const t = setTimeout(() => this.socket.destroy(), graceMs);
-    t.unref();
-    this.socket.once('close', () => clearTimeout(t));
+    const t = this.clock.schedule(graceMs, () => this.socket.destroy());
+    this.socket.once('close', () => t.cancel());
   }
 
   private lost(error: string): void {

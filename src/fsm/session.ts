@@ -197,6 +197,7 @@ export class Session {
       direction,
       (e) => this.fromConnection(inst, socket, e),
       () => this.pump(),
+      this.deps.clock,
     );
   }
 
