@@ -74,3 +74,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(text, 'n1')).toThrow(message);
   });
 });
+
+describe('examples/', () => {
+  it('loads examples/tor-peering.yaml', async () => {
+    const { readFileSync } = await import('node:fs');
+    const c = loadConfig(readFileSync(new URL('../../examples/tor-peering.yaml', import.meta.url), 'utf8'), 'node-1');
+    expect(c.peers.map((p) => [p.name, p.address, p.asNumber, p.keepaliveTime])).toEqual([['rack1-tor', '192.0.2.1', 65001, 20]]);
+    expect(c.originate.map((r) => formatPrefix(r.prefix))).toEqual(['10.96.0.0/12', '203.0.113.0/24']);
+  });
+});
