@@ -24,6 +24,8 @@ export interface PeerStatus {
   /** Clock milliseconds at the last state change. */
   readonly since: number;
   readonly lastDown?: DownReason;
+  /** Recent down reasons, oldest first. */
+  readonly downHistory: readonly { readonly at: number; readonly reason: DownReason }[];
   readonly received: number;
   readonly negotiated?: Negotiated;
 }
@@ -217,6 +219,7 @@ export class Daemon {
       state: session.state,
       since: session.since,
       received: adjRibIn.size,
+      downHistory: session.downHistory,
       ...(session.lastDownReason === undefined ? {} : { lastDown: session.lastDownReason }),
       ...(session.negotiated === undefined ? {} : { negotiated: session.negotiated }),
     }));

@@ -56,6 +56,8 @@ interface Instance {
   pending?: Socket;
 }
 
+const DOWN_HISTORY = 10;
+
 function defaultConnect(e: PeerEndpoint): Socket {
   return connect({ host: e.address, port: e.port, ...(e.localAddress === undefined ? {} : { localAddress: e.localAddress }) });
 }
@@ -66,6 +68,7 @@ export class Session {
   private outbound: OutboundSource | undefined;
   private stateSince: number;
   private lastDown: DownReason | undefined;
+  private readonly history: { at: number; reason: DownReason }[] = [];
   private readonly connectSocket: (e: PeerEndpoint) => Socket;
 
   constructor(
@@ -95,6 +98,11 @@ export class Session {
 
   get lastDownReason(): DownReason | undefined {
     return this.lastDown;
+  }
+
+  /** The most recent down reasons, oldest first, with the clock time of each. */
+  get downHistory(): readonly { readonly at: number; readonly reason: DownReason }[] {
+    return this.history;
   }
 
   /** Octets written to the socket but not yet taken by the kernel: bounded by the backpressure rule. */
@@ -340,6 +348,9 @@ export class Session {
         break;
       case 'down':
         this.lastDown = a.reason;
+        this.history.push({ at: this.deps.clock.now(), reason: a.reason });
+        // Enough to see a flapping pattern without growing without bound.
+        if (this.history.length > DOWN_HISTORY) this.history.shift();
         this.outbound = undefined;
         if (a.wasEstablished) this.deps.logger.warn({ reason: a.reason.kind }, `session down: ${formatDownReason(a.reason)}`);
         else this.deps.logger.info({ reason: a.reason.kind }, `session not established: ${formatDownReason(a.reason)}`);

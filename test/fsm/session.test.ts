@@ -96,5 +96,6 @@ describe('Session', () => {
     second.open(65001, '127.0.2.31');
     await until(() => s.state === 'Established', 3000, 'Established again');
     expect(downs.map((d) => d.kind)).toEqual(['connection-closed']);
+    expect(s.downHistory.map((h) => h.reason.kind)).toEqual(['connection-closed']);
   });
 });
