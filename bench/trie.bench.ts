@@ -8,7 +8,8 @@
  * in random order and once in address order (the order a peer walks its table in). Longest match
  * queries are host addresses inside stored prefixes. The Map does longest match the only way a Map
  * can, a probe per length from the longest down, on a bounded sample of queries. Map times include
- * formatting the key, as a caller holding a Prefix has to. Values are a few shared objects.
+ * formatting the key, as a caller holding a Prefix has to. Values are a few shared objects. The
+ * trie also runs without its jump table (what a trie under 4096 records does), to show its share.
  *
  * Memory is measured with the structure built in address order, between two forced collections:
  * V8 heap (heapUsed) plus the typed-array backing stores (arrayBuffers), which V8 keeps outside its
@@ -18,7 +19,7 @@
  *   npm run bench:trie   (or: node --expose-gc dist-bench/bench/trie.bench.js [ipv4] [ipv6] [rounds])
  */
 import { Afi, type Prefix, formatPrefix, ipv4Prefix, ipv6Prefix } from '../src/bgp/index.js';
-import { PrefixTrie } from '../src/rib/prefix-trie.js';
+import { PrefixTrie, type PrefixTrieOptions } from '../src/rib/prefix-trie.js';
 
 const IPV4_ROUTES = Number(process.argv[2] ?? 1_000_000);
 const IPV6_ROUTES = Number(process.argv[3] ?? 200_000);
@@ -114,10 +115,14 @@ function addressOrder(a: Prefix, b: Prefix): number {
   return a.afi - b.afi;
 }
 
-/** Pairs sorted together, so that hosts[i] stays inside prefixes[i]. */
+/**
+ * Pairs sorted together, so that hosts[i] stays inside prefixes[i]. Copied, so that the objects
+ * lie in memory in the order they are used, as the prefixes decoded from one UPDATE do.
+ */
 function sorted(t: Table): Table {
+  const copy = (p: Prefix): Prefix => (p.afi === Afi.Ipv4 ? ipv4Prefix(p.address, p.length) : ipv6Prefix(p.address, p.length));
   const idx = t.prefixes.map((_, i) => i).sort((i, j) => addressOrder(t.prefixes[i] as Prefix, t.prefixes[j] as Prefix));
-  return { ...t, prefixes: idx.map((i) => t.prefixes[i] as Prefix), hosts: idx.map((i) => t.hosts[i] as Prefix) };
+  return { ...t, prefixes: idx.map((i) => copy(t.prefixes[i] as Prefix)), hosts: idx.map((i) => copy(t.hosts[i] as Prefix)) };
 }
 
 /** What the bench drives; the Map implements it the way a caller with no trie would. */
@@ -128,8 +133,8 @@ interface Subject {
   delete(p: Prefix): boolean;
 }
 
-function trieSubject(afi: Afi): Subject & { readonly trie: PrefixTrie<Route> } {
-  const trie = new PrefixTrie<Route>(afi);
+function trieSubject(afi: Afi, options: PrefixTrieOptions = {}): Subject & { readonly trie: PrefixTrie<Route> } {
+  const trie = new PrefixTrie<Route>(afi, options);
   return {
     trie,
     set: (p, v) => void trie.set(p, v),
@@ -207,16 +212,22 @@ interface Memory {
   readonly records?: number;
 }
 
+/** Collects, then lets Node release freed ArrayBuffer memory, which it does later, off the main thread. */
+async function settle(collect: () => void): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Bytes the structure holds once built, all routes in. */
-function memory(make: () => Subject & { readonly trie?: PrefixTrie<Route> }, t: Table): Memory | undefined {
+async function memory(make: () => Subject & { readonly trie?: PrefixTrie<Route> }, t: Table): Promise<Memory | undefined> {
   if (gc === undefined) return undefined;
-  gc();
-  gc();
+  await settle(gc);
   const before = process.memoryUsage();
   const s = make();
   for (let i = 0; i < t.prefixes.length; i++) s.set(t.prefixes[i] as Prefix, VALUES[i & 3] as Route);
-  gc();
-  gc();
+  await settle(gc);
   const after = process.memoryUsage();
   // Read after measuring, which keeps `s` alive across the second collection.
   return { heap: after.heapUsed - before.heapUsed, buffers: after.arrayBuffers - before.arrayBuffers, records: s.trie?.nodeCount };
@@ -240,7 +251,7 @@ function ratio(name: string, a: Rates, b: Rates): void {
   console.log([name.padEnd(30), x(a.insert, b.insert), x(a.get, b.get), x(a.lpm, b.lpm), x(a.delete, b.delete)].join(' '));
 }
 
-function bench(random: Table): void {
+async function bench(random: Table): Promise<void> {
   const ordered = sorted(random);
   const n = random.prefixes.length;
   const lengths = new Map<number, number>();
@@ -249,12 +260,15 @@ function bench(random: Table): void {
   console.log(`\n${random.name}: ${n} prefixes (${mix.slice(0, 6).join(', ')}, ...)`);
   console.log(['structure, order'.padEnd(30), 'insert'.padStart(11), 'get'.padStart(11), 'longest'.padStart(11), 'delete'.padStart(11), '  bytes per route'].join(' '));
 
-  const trieMem = memory(() => trieSubject(random.afi), ordered);
-  const mapMem = memory(() => mapSubject(random.afi), ordered);
+  const trieMem = await memory(() => trieSubject(random.afi), ordered);
+  const mapMem = await memory(() => mapSubject(random.afi), ordered);
   const trieRandom = time(() => trieSubject(random.afi), random, n);
   const trieOrdered = time(() => trieSubject(random.afi), ordered, n);
   row('PrefixTrie, random order', trieRandom, perRoute(trieMem, n));
   row('PrefixTrie, address order', trieOrdered, '');
+  const noJump: PrefixTrieOptions = { jumpTableAt: Infinity };
+  row('  no jump table, random order', time(() => trieSubject(random.afi, noJump), random, n), '');
+  row('  no jump table, address order', time(() => trieSubject(random.afi, noJump), ordered, n), '');
   const mapRandom = time(() => mapSubject(random.afi), random, MAP_LPM_QUERIES);
   const mapOrdered = time(() => mapSubject(random.afi), ordered, MAP_LPM_QUERIES);
   row('Map<string>, random order', mapRandom, perRoute(mapMem, n));
@@ -267,6 +281,6 @@ function bench(random: Table): void {
 }
 
 console.log(`kbgp prefix-trie benchmark, node ${process.version} (${process.arch}), best of ${ROUNDS} rounds after a warm-up`);
-console.log(`Map longest match: ${MAP_LPM_QUERIES} queries a round; Map times include formatPrefix. Bytes per route: after - before two forced GCs.`);
-bench(ipv4Table(IPV4_ROUTES));
-bench(ipv6Table(IPV6_ROUTES));
+console.log(`Map longest match: ${MAP_LPM_QUERIES} queries a round; Map times include formatPrefix. Bytes per route: heap and ArrayBuffer growth across the build, measured after forced GCs.`);
+await bench(ipv4Table(IPV4_ROUTES));
+await bench(ipv6Table(IPV6_ROUTES));

@@ -25,7 +25,7 @@
  * miss. A large trie therefore also keeps, for each value of an address's first 16 bits, the
  * deepest record it has seen on that slice's path with a length of 16 or less, and starts there.
  * The table is a hint, never maintained: a descent checks the record it names (live, short enough,
- * covering the slice) and falls back to the root, and every descent writes back what it found.
+ * covering the slice), starts from the root if the check fails, and writes back what it found.
  *
  * Invariants: a child's prefix extends its parent's, on the side of the first bit past the parent's
  * length; every record but the root holds a prefix or has two children. The shape is therefore a
@@ -185,8 +185,9 @@ export class PrefixTrie<V> {
       let parent = this.traceParent;
       let parentGoes = leaf && parent > 0 && this.prefixes[parent] === undefined;
       if (this.traceSlot === NONE || (parentGoes && this.traceParentSlot === NONE)) {
-        // The words to rewrite are above where the descent started, which only happens when a
-        // record the jump table names goes: find them from the root.
+        // A word to rewrite lies above where the descent began, which happens only when the record
+        // that goes, or the branch point above it, is the one the jump table started from: find
+        // the words from the root.
         this.trace(0, length);
         parent = this.traceParent;
         parentGoes = leaf && parent > 0 && this.prefixes[parent] === undefined;
@@ -458,26 +459,36 @@ export class PrefixTrie<V> {
     const s = this.shift;
     const from = this.records;
     const to = new Int32Array(capacity << s);
-    const prefixes: (Prefix | undefined)[] = [];
-    const values: (V | undefined)[] = [];
-    // Pairs of (old record, word in `to` that must point at its copy).
-    const stack = [0, NONE];
+    const prefixes = new Array<Prefix | undefined>(this.live);
+    const values = new Array<V | undefined>(this.live);
+    // Pairs of (old record, word in `to` that must point at its copy). Only child1s wait on the
+    // stack, one per record on the current path at most, so it never holds more than a path.
+    const stack = new Int32Array(2 * (this.maxLength + 2));
+    let sp = 0;
+    stack[sp++] = 0;
+    stack[sp++] = NONE;
     let next = 0;
-    while (stack.length > 0) {
-      const slot = stack.pop() as number;
-      const old = stack.pop() as number;
+    while (sp > 0) {
+      const slot = stack[--sp];
+      const old = stack[--sp];
       const n = next++;
       if (slot !== NONE) to[slot] = n;
       const src = old << s;
       const dst = n << s;
       to[dst + LENGTH] = from[src + LENGTH];
       for (let i = 0; i < this.words; i++) to[dst + KEY + i] = from[src + KEY + i];
-      prefixes.push(this.prefixes[old]);
-      values.push(this.values[old]);
+      prefixes[n] = this.prefixes[old];
+      values[n] = this.values[old];
       const c0 = from[src];
       const c1 = from[src + 1];
-      if (c1 !== 0) stack.push(c1, dst + 1);
-      if (c0 !== 0) stack.push(c0, dst);
+      if (c1 !== 0) {
+        stack[sp++] = c1;
+        stack[sp++] = dst + 1;
+      }
+      if (c0 !== 0) {
+        stack[sp++] = c0;
+        stack[sp++] = dst;
+      }
     }
     this.records = to;
     this.prefixes = prefixes;

@@ -381,6 +381,29 @@ describe('PrefixTrie keys', () => {
     expect(() => added.next()).toThrow(/changed during a walk/);
   });
 
+  it('a jump-table hint naming a freed, then reused, record is not followed', () => {
+    const t = trieOf(Afi.Ipv4, ['10.1.0.0/16', '10.1.1.0/24', '10.1.2.0/24'], { jumpTableAt: 0 });
+    // The /16 record becomes the hint for slice 10.1.
+    expect(t.get(parsePrefix('10.1.1.0/24'))).toBe('10.1.1.0/24');
+    // Now a branch point, then freed once it no longer branches: the hint names a free record...
+    t.delete(parsePrefix('10.1.0.0/16'));
+    t.delete(parsePrefix('10.1.1.0/24'));
+    expect(t.nodeCount).toBe(2);
+    expect(t.get(parsePrefix('10.1.2.0/24'))).toBe('10.1.2.0/24');
+    t.delete(parsePrefix('10.1.2.0/24'));
+    // ...then one holding a /16 of another slice (the free list hands the last record freed out first).
+    t.set(parsePrefix('10.2.0.0/16'), '10.2.0.0/16');
+    t.set(parsePrefix('10.1.2.0/24'), 'again');
+    expect(t.get(parsePrefix('10.1.2.0/24'))).toBe('again');
+    expect(t.longestMatch(parsePrefix('10.1.2.9/32'))?.value).toBe('again');
+    expect(t.longestMatch(parsePrefix('10.1.3.1/32'))).toBeUndefined();
+    // A match above the record the descent starts at is still found.
+    t.set(parsePrefix('10.0.0.0/8'), '10.0.0.0/8');
+    expect(t.longestMatch(parsePrefix('10.1.3.1/32'))?.value).toBe('10.0.0.0/8');
+    expect(t.longestMatch(parsePrefix('10.2.3.1/32'))?.value).toBe('10.2.0.0/16');
+    expect(texts(t.entries())).toEqual(['10.0.0.0/8', '10.1.2.0/24', '10.2.0.0/16']);
+  });
+
   it('clear empties the trie and leaves it usable', () => {
     const t = trieOf(Afi.Ipv6, V6_STORED);
     t.clear();
