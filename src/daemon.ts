@@ -42,6 +42,8 @@ interface Peer {
   readonly adjRibIn: AdjRibIn;
   /** Encoded UPDATEs not yet written: the session pulls from here as the socket allows. */
   outbound: Buffer[];
+  /** Next unwritten index of `outbound` (an index, not Array.shift, which moves the whole queue per message). */
+  outboundAt: number;
   /** What this peer holds from us, by prefix; only while Established. */
   advertised: Map<string, OriginatedRoute>;
   target?: ExportTarget;
@@ -51,6 +53,11 @@ interface Peer {
 function plainAddress(a: string | undefined): string {
   if (a === undefined) return '';
   return a.startsWith('::ffff:') && isIPv4(a.slice(7)) ? a.slice(7) : a;
+}
+
+/** Appends without spreading: a large table is more messages than a call may take arguments. */
+function enqueue(peer: Peer, messages: readonly Buffer[]): void {
+  for (const m of messages) peer.outbound.push(m);
 }
 
 export class Daemon {
@@ -117,13 +124,14 @@ export class Daemon {
         down: () => {
           adjRibIn.clear();
           peer.outbound = [];
+          peer.outboundAt = 0;
           peer.advertised = new Map();
           delete peer.target;
         },
       },
       { clock: this.clock, random: this.deps.random ?? Math.random, logger },
     );
-    const peer: Peer = { config: p, session, adjRibIn, outbound: [], advertised: new Map() };
+    const peer: Peer = { config: p, session, adjRibIn, outbound: [], outboundAt: 0, advertised: new Map() };
     this.peers.set(p.address, peer);
   }
 
@@ -143,8 +151,14 @@ export class Daemon {
     };
     peer.target = target;
     peer.advertised = new Map(this.originated.map((r) => [formatPrefix(r.prefix), r]));
-    peer.outbound.push(...originationUpdates(this.originated, target));
-    peer.session.setOutbound(() => peer.outbound.shift());
+    enqueue(peer, originationUpdates(this.originated, target));
+    peer.session.setOutbound(() => {
+      if (peer.outboundAt < peer.outbound.length) return peer.outbound[peer.outboundAt++];
+      // Drained: let the written messages go.
+      peer.outbound = [];
+      peer.outboundAt = 0;
+      return undefined;
+    });
   }
 
   /**
@@ -162,7 +176,8 @@ export class Daemon {
         const before = peer.advertised.get(formatPrefix(r.prefix));
         return before === undefined || !sameRoute(before, r);
       });
-      peer.outbound.push(...withdrawalUpdates(gone, target), ...originationUpdates(changed, target, false));
+      enqueue(peer, withdrawalUpdates(gone, target));
+      enqueue(peer, originationUpdates(changed, target, false));
       peer.advertised = new Map(next);
       peer.session.pump();
     }

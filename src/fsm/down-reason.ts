@@ -18,11 +18,6 @@ export type DownReason =
   /** The other of two simultaneous connections won (RFC 4271 §6.8). */
   | { readonly kind: 'collision' };
 
-/** A short stable label for metrics (`kbgp_session_down_total{reason="hold-timer-expired"}`). */
-export function downReasonLabel(r: DownReason): string {
-  return r.kind;
-}
-
 export function formatDownReason(r: DownReason): string {
   switch (r.kind) {
     case 'hold-timer-expired':

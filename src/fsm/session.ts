@@ -123,11 +123,6 @@ export class Session {
     this.dispatch(this.main, notification === undefined ? { type: 'ManualStop', why } : { type: 'ManualStop', why, notification });
   }
 
-  /** Ends the session with a NOTIFICATION of our choosing (maximum prefixes, say). */
-  automaticStop(why: string, notification: NotificationMessage): void {
-    this.dispatch(this.main, { type: 'AutomaticStop', why, notification });
-  }
-
   /** Sets where UPDATEs come from once Established; the session pulls while the peer keeps up. */
   setOutbound(source: OutboundSource | undefined): void {
     this.outbound = source;
@@ -145,11 +140,6 @@ export class Session {
       if (next === undefined) return;
       conn.write(next);
     }
-  }
-
-  /** Writes a message now (a ROUTE-REFRESH, say), ahead of whatever the outbound source holds. */
-  sendNow(bytes: Buffer): void {
-    if (this.main.fsm.state === 'Established') this.main.conn?.write(bytes);
   }
 
   get sendContext(): MessageContext | undefined {
