@@ -303,6 +303,13 @@ export class Session {
       }
       this.perform(inst, a);
     }
+    // The peer may resolve a collision first and close our connection while its own is still
+    // being opened: that connection is then the session, not a candidate behind an idle one.
+    if (isMain && next.state === 'Idle' && this.candidate?.conn !== undefined) {
+      const c = this.candidate;
+      this.deps.logger.debug({ direction: c.direction, state: c.fsm.state }, 'the other connection carries on as the session');
+      this.promote(c);
+    }
   }
 
   private perform(inst: Instance, a: Action): void {

@@ -1,7 +1,7 @@
 /**
  * The session shell on real sockets, without the daemon: what happens around the pure machine.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { MessageType } from '../../src/bgp/index.js';
@@ -15,7 +15,9 @@ import { MANDATORY_4, update } from '../helpers/bytes.js';
 const servers: Server[] = [];
 const sessions: Session[] = [];
 const peers: RawPeer[] = [];
+const sockets: Socket[] = [];
 afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
   for (const s of sessions.splice(0)) s.stop('test over');
   for (const p of peers.splice(0)) p.close();
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
@@ -97,5 +99,41 @@ describe('Session', () => {
     await until(() => s.state === 'Established', 3000, 'Established again');
     expect(downs.map((d) => d.kind)).toEqual(['connection-closed']);
     expect(s.downHistory.map((h) => h.reason.kind)).toEqual(['connection-closed']);
+  });
+
+  it('takes the incoming connection as the session when the peer resolves a collision against ours', async () => {
+    // Both sides connect. The peer (higher BGP Identifier) resolves the collision first and sends
+    // Cease / Connection Collision Resolution on kbgp's connection; then the OPEN on its own
+    // connection arrives. That connection is now the session: Established, and kbgp must not
+    // reconnect out behind it after the error wait.
+    const active = { ...settings, passive: false, errorWaitMin: 0.2, errorWaitMax: 0.3 };
+    const s = new Session({ address: '127.0.2.31', port: 11189 }, active, true, { established: () => undefined, update: () => undefined, routeRefresh: () => undefined, down: () => undefined }, { clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) });
+    sessions.push(s);
+    const inbound: number[] = [];
+    const { server, peer } = RawPeer.listen('127.0.2.31', 11189);
+    servers.push(server);
+    server.on('connection', (sock: Socket) => {
+      inbound.push(Date.now());
+      sockets.push(sock);
+    });
+    await listen(s, 11189);
+    s.start();
+    const ours = await peer;
+    peers.push(ours);
+    await ours.waitFor(isType(MessageType.Open));
+    const theirs = await RawPeer.connect('127.0.2.30', 11189, '127.0.2.31');
+    peers.push(theirs);
+    await theirs.waitFor(isType(MessageType.Open));
+    ours.send({ type: MessageType.Notification, code: 6, subcode: 7, data: Buffer.alloc(0) });
+    await ours.waitClosed();
+    theirs.open(65001, '127.0.2.31');
+    await until(() => s.state === 'Established', 3000, 'Established on the incoming connection');
+    const since = s.since;
+    // Past the error wait: still the same session, and no second outgoing connection.
+    await new Promise((r) => setTimeout(r, 800));
+    expect(s.state).toBe('Established');
+    expect(s.since).toBe(since);
+    expect(inbound).toHaveLength(1);
+    expect(theirs.closed).toBe(false);
   });
 });
