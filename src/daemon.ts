@@ -3,17 +3,20 @@
  * Session per configured peer, each peer's Adj-RIB-In, and the origination export. Nothing else
  * knows about more than one of these.
  */
+import { networkInterfaces } from 'node:os';
 import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { Afi, IPV4_UNICAST, IPV6_UNICAST, formatPrefix } from './bgp/index.js';
+import { Afi, IPV4_UNICAST, IPV6_UNICAST, type Prefix, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
 import { type Clock, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
 import type { LocalCapabilities, Negotiated } from './fsm/negotiate.js';
 import { Session } from './fsm/session.js';
 import { DEFAULT_TIMERS, type SessionSettings, type State } from './fsm/state-machine.js';
-import { AdjRibIn, type ReceivedRoute } from './rib/adj-rib-in.js';
-import { type ExportTarget, type OriginatedRoute, originationUpdates, sameRoute, withdrawalUpdates } from './rib/origination.js';
+import type { ExportPolicy } from './rib/export.js';
+import { type OriginatedRoute, localRoute } from './rib/origination.js';
+import { type LocRibEntry, type ReceivedRoute, Rib } from './rib/rib.js';
+import type { AdvertisedRoute } from './rib/update-group.js';
 
 export interface PeerStatus {
   readonly name: string;
@@ -39,14 +42,8 @@ export interface DaemonDeps {
 interface Peer {
   readonly config: PeerConfig;
   readonly session: Session;
-  readonly adjRibIn: AdjRibIn;
-  /** Encoded UPDATEs not yet written: the session pulls from here as the socket allows. */
-  outbound: Buffer[];
-  /** Next unwritten index of `outbound` (an index, not Array.shift, which moves the whole queue per message). */
-  outboundAt: number;
-  /** What this peer holds from us, by prefix; only while Established. */
-  advertised: Map<string, OriginatedRoute>;
-  target?: ExportTarget;
+  /** In the RIB (Adj-RIB-In source and update group member) while Established. */
+  up: boolean;
 }
 
 /** `::ffff:192.0.2.1` (an IPv4 peer on a dual-stack socket) is `192.0.2.1`. */
@@ -55,27 +52,55 @@ function plainAddress(a: string | undefined): string {
   return a.startsWith('::ffff:') && isIPv4(a.slice(7)) ? a.slice(7) : a;
 }
 
-/** Appends without spreading: a large table is more messages than a call may take arguments. */
-function enqueue(peer: Peer, messages: readonly Buffer[]): void {
-  for (const m of messages) peer.outbound.push(m);
+/** The subnets of the interface holding `address`: next hops on them may be passed on as they are. */
+function subnetsOf(address: string): Prefix[] {
+  const out: Prefix[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (i.address !== address || i.cidr === null) continue;
+      const length = Number(i.cidr.slice(i.cidr.lastIndexOf('/') + 1));
+      // The constructors clear the host bits.
+      out.push(i.family === 'IPv4' ? ipv4Prefix(parseIpv4(i.address), length) : ipv6Prefix(parseIpv6(i.address), length));
+    }
+  }
+  return out;
 }
+
+const ADD_PATH_MODE = { Both: 'both', Receive: 'receive', Send: 'send' } as const;
 
 export class Daemon {
   private readonly peers = new Map<string, Peer>();
   private server: Server | undefined;
   private readonly clock: Clock;
-  private originated: OriginatedRoute[];
+  readonly rib: Rib;
+  /** Sessions with something new to pull, pumped together once the current event is done. */
+  private readonly toPump = new Set<Peer>();
+  private pumpScheduled = false;
 
   constructor(
     readonly config: NodeConfig,
     private readonly deps: DaemonDeps,
   ) {
     this.clock = deps.clock ?? systemClock;
-    this.originated = [...config.originate];
+    this.rib = new Rib(
+      {
+        localAs: config.asNumber,
+        routerId: config.routerId,
+        maxPaths: config.maxPaths,
+        alwaysCompareMed: config.alwaysCompareMed,
+        ...(config.clusterId === undefined ? {} : { clusterId: config.clusterId }),
+        ownAddresses: [config.ipv4Address, config.ipv6Address].filter((a): a is string => a !== undefined),
+      },
+      (members) => {
+        for (const m of members) this.schedulePump(m as Peer);
+      },
+    );
+    this.rib.setOriginated('static', config.originate.map(localRoute));
     for (const p of config.peers) this.addPeer(p);
   }
 
-  private capabilities(): LocalCapabilities {
+  private capabilities(p: PeerConfig): LocalCapabilities {
+    const mode = p.addPath === 'Off' ? undefined : ADD_PATH_MODE[p.addPath];
     return {
       families: [
         { afi: Afi.Ipv4, safi: 1 },
@@ -84,103 +109,128 @@ export class Daemon {
       routeRefresh: true,
       enhancedRouteRefresh: true,
       extendedMessage: true,
-      addPath: new Map([
-        [IPV4_UNICAST, 'receive'],
-        [IPV6_UNICAST, 'receive'],
-      ]),
+      ...(mode === undefined
+        ? {}
+        : {
+            addPath: new Map([
+              [IPV4_UNICAST, mode],
+              [IPV6_UNICAST, mode],
+            ]),
+          }),
       hostname: { hostname: this.config.nodeName, domain: '' },
     };
   }
 
+  private schedulePump(peer: Peer): void {
+    this.toPump.add(peer);
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // After the current chunk of input: many UPDATEs applied, then one drain per update group.
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      const peers = [...this.toPump];
+      this.toPump.clear();
+      for (const p of peers) if (p.up) p.session.pump();
+    });
+  }
+
+  private pumpAll(): void {
+    for (const p of this.peers.values()) if (p.up) this.schedulePump(p);
+  }
+
   private addPeer(p: PeerConfig): void {
     const c = this.config;
+    const localAs = p.localAsNumber ?? c.asNumber;
     const settings: SessionSettings = {
       ...DEFAULT_TIMERS,
       ...c.timers,
       ...(p.holdTime === undefined ? {} : { holdTime: p.holdTime }),
       ...(p.keepaliveTime === undefined ? {} : { keepaliveTime: p.keepaliveTime }),
-      localAs: c.asNumber,
+      localAs,
       peerAs: p.asNumber,
       bgpIdentifier: c.routerId,
       passive: p.passive,
-      capabilities: this.capabilities(),
+      capabilities: this.capabilities(p),
     };
-    const ebgp = p.asNumber !== c.asNumber;
+    const ebgp = p.asNumber !== localAs;
     const logger = this.deps.logger.child({ peer: p.address, peerAs: p.asNumber, peerName: p.name });
-    const adjRibIn = new AdjRibIn();
     const session: Session = new Session(
       { address: p.address, port: p.port, ...(p.sourceAddress === undefined ? {} : { localAddress: p.sourceAddress }) },
       settings,
       ebgp,
       {
-        established: (n) => this.exportTo(peer, n),
+        established: (n) => this.peerUp(peer, n),
         update: (u) => {
-          const r = adjRibIn.apply(u);
+          const r = this.rib.apply(p.address, u);
           if (u.treatAsWithdraw !== undefined) logger.warn({ problems: u.treatAsWithdraw.map((x) => x.reason) }, 'UPDATE treated as withdraw (RFC 7606)');
-          if (u.endOfRib !== undefined) logger.info({ afi: u.endOfRib.afi, received: adjRibIn.size }, 'End-of-RIB received');
-          else logger.debug({ announced: r.announced, withdrawn: r.withdrawn, total: adjRibIn.size }, 'UPDATE');
+          if (u.endOfRib !== undefined) logger.info({ afi: u.endOfRib.afi, received: this.rib.receivedCount(p.address) }, 'End-of-RIB received');
+          else if (logger.isLevelEnabled('trace')) logger.trace({ announced: r.announced, withdrawn: r.withdrawn }, 'UPDATE');
+          this.pumpAll();
         },
-        routeRefresh: () => this.exportTo(peer, session.negotiated),
+        routeRefresh: () => {
+          this.rib.refresh(peer);
+          session.pump();
+        },
         down: () => {
-          adjRibIn.clear();
-          peer.outbound = [];
-          peer.outboundAt = 0;
-          peer.advertised = new Map();
-          delete peer.target;
+          if (!peer.up) return;
+          peer.up = false;
+          this.rib.leave(peer);
+          this.rib.peerDown(p.address);
+          this.pumpAll();
         },
       },
       { clock: this.clock, random: this.deps.random ?? Math.random, logger },
     );
-    const peer: Peer = { config: p, session, adjRibIn, outbound: [], outboundAt: 0, advertised: new Map() };
+    const peer: Peer = { config: p, session, up: false };
     this.peers.set(p.address, peer);
   }
 
-  /** Queues our whole origination for a peer that just came up (or asked for a refresh). */
-  private exportTo(peer: Peer, n: Negotiated | undefined): void {
+  /** A session is Established: its routes may come in, and it joins its update group for ours. */
+  private peerUp(peer: Peer, n: Negotiated): void {
+    const p = peer.config;
+    const c = this.config;
     const ctx = peer.session.sendContext;
-    if (n === undefined || ctx === undefined) return;
-    const ebgp = peer.config.asNumber !== this.config.asNumber;
+    if (ctx === undefined) return;
+    const localAs = p.localAsNumber ?? c.asNumber;
+    const ebgp = p.asNumber !== localAs;
     const local = plainAddress(peer.session.localAddress);
-    const target: ExportTarget = {
-      localAs: this.config.asNumber,
+    const selfV4 = isIPv4(local) ? local : c.ipv4Address;
+    const selfV6 = c.ipv6Address ?? (local.includes(':') ? local : undefined);
+    const subnets = subnetsOf(local);
+    const policy: ExportPolicy = {
+      localAs,
+      peerAs: p.asNumber,
       ebgp,
-      families: n.families,
-      ctx,
-      ...(isIPv4(local) ? { nextHopV4: local } : this.config.ipv4Address === undefined ? {} : { nextHopV4: this.config.ipv4Address }),
-      ...(this.config.ipv6Address !== undefined ? { nextHopV6: this.config.ipv6Address } : local.includes(':') ? { nextHopV6: local } : {}),
+      routeReflectorClient: p.routeReflectorClient,
+      ...(c.clusterId === undefined || ebgp ? {} : { clusterId: c.clusterId }),
+      ...(p.routeReflectorClient ? { clientAddress: p.address } : {}),
+      nextHopMode: p.nextHopMode,
+      ...(selfV4 === undefined ? {} : { selfV4 }),
+      ...(selfV6 === undefined ? {} : { selfV6 }),
+      ...(subnets.length === 0 ? {} : { sharedSubnets: subnets }),
+      extendedNextHopV4: n.extendedNextHop.has(IPV4_UNICAST),
     };
-    peer.target = target;
-    peer.advertised = new Map(this.originated.map((r) => [formatPrefix(r.prefix), r]));
-    enqueue(peer, originationUpdates(this.originated, target));
-    peer.session.setOutbound(() => {
-      if (peer.outboundAt < peer.outbound.length) return peer.outbound[peer.outboundAt++];
-      // Drained: let the written messages go.
-      peer.outbound = [];
-      peer.outboundAt = 0;
-      return undefined;
+    this.rib.peerUp({
+      address: p.address,
+      asn: n.peerAs,
+      bgpIdentifier: n.peerBgpIdentifier,
+      ebgp,
+      routeReflectorClient: p.routeReflectorClient,
+      localAs,
+      allowedLocalAs: p.allowedLocalAs,
     });
+    peer.up = true;
+    this.rib.join(peer, policy, { ctx, families: n.families, addPathSend: n.addPathSend });
+    peer.session.setOutbound(() => this.rib.next(peer));
   }
 
   /**
-   * Replaces what this node originates; every Established peer gets only the difference
-   * (withdrawals first, then what is new or changed). The RIB issue moves this into the RIB.
+   * Replaces what this node originates under `source` (default: the configuration's static
+   * prefixes); the RIB sends every Established peer only the difference.
    */
-  setOriginated(routes: readonly OriginatedRoute[]): void {
-    this.originated = [...routes];
-    const next = new Map(routes.map((r) => [formatPrefix(r.prefix), r]));
-    for (const peer of this.peers.values()) {
-      const target = peer.target;
-      if (target === undefined) continue;
-      const gone = [...peer.advertised].filter(([k]) => !next.has(k)).map(([, r]) => r.prefix);
-      const changed = routes.filter((r) => {
-        const before = peer.advertised.get(formatPrefix(r.prefix));
-        return before === undefined || !sameRoute(before, r);
-      });
-      enqueue(peer, withdrawalUpdates(gone, target));
-      enqueue(peer, originationUpdates(changed, target, false));
-      peer.advertised = new Map(next);
-      peer.session.pump();
-    }
+  setOriginated(routes: readonly OriginatedRoute[], source = 'static'): void {
+    this.rib.setOriginated(source, routes.map(localRoute));
+    this.pumpAll();
   }
 
   /** Starts listening and starts every session. Resolves once the listener is bound. */
@@ -226,22 +276,34 @@ export class Daemon {
   }
 
   status(): PeerStatus[] {
-    return [...this.peers.values()].map(({ config, session, adjRibIn }) => ({
+    return [...this.peers.values()].map(({ config, session }) => ({
       name: config.name,
       address: config.address,
       port: config.port,
       peerAs: config.asNumber,
       state: session.state,
       since: session.since,
-      received: adjRibIn.size,
+      received: this.rib.receivedCount(config.address),
       downHistory: session.downHistory,
       ...(session.lastDownReason === undefined ? {} : { lastDown: session.lastDownReason }),
       ...(session.negotiated === undefined ? {} : { negotiated: session.negotiated }),
     }));
   }
 
+  /** The peer's Adj-RIB-In: what it sent, with the reason a route is not eligible. */
   received(peerAddress: string): ReceivedRoute[] {
-    return this.peers.get(peerAddress)?.adjRibIn.routes() ?? [];
+    return this.rib.received(peerAddress);
+  }
+
+  /** Loc-RIB: every prefix with its candidate paths, best first. */
+  routes(prefix?: Prefix): LocRibEntry[] {
+    return this.rib.routes(prefix);
+  }
+
+  /** The peer's Adj-RIB-Out: what it holds from us. */
+  advertised(peerAddress: string): AdvertisedRoute[] {
+    const peer = this.peers.get(peerAddress);
+    return peer === undefined ? [] : this.rib.advertised(peer);
   }
 
   session(peerAddress: string): Session | undefined {

@@ -210,3 +210,26 @@ function hostBitsSet(s: string, p: Prefix): PrefixSyntaxError {
 export function normalizeAddress(s: string): string {
   return s.includes(':') ? formatIpv6(parseIpv6(s)) : formatIpv4(parseIpv4(s));
 }
+
+/** Whether the address `text` lies inside `p` (false across families). */
+export function prefixContains(p: Prefix, text: string): boolean {
+  const v6 = text.includes(':');
+  if (v6 !== (p.afi === Afi.Ipv6)) return false;
+  if (p.afi === Afi.Ipv4) {
+    const a = parseIpv4(text);
+    return p.length === 0 || (a ^ p.address) >>> (32 - p.length) === 0;
+  }
+  const a = parseIpv6(text);
+  const whole = p.length >> 3;
+  for (let i = 0; i < whole; i++) if (a[i] !== p.address[i]) return false;
+  const rest = p.length & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return ((a[whole] as number) & mask) === ((p.address[whole] as number) & mask);
+}
+
+/** The same prefix with another path identifier (undefined: none), in the literal shapes above. */
+export function withPathId(p: Prefix, pathId: number | undefined): Prefix {
+  if (p.afi === Afi.Ipv4) return pathId === undefined ? { afi: Afi.Ipv4, length: p.length, address: p.address } : { afi: Afi.Ipv4, length: p.length, address: p.address, pathId };
+  return pathId === undefined ? { afi: Afi.Ipv6, length: p.length, address: p.address } : { afi: Afi.Ipv6, length: p.length, address: p.address, pathId };
+}

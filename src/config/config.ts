@@ -25,7 +25,23 @@ export interface PeerConfig {
   readonly sourceAddress?: string;
   readonly passive: boolean;
   readonly holdTime?: number;
+  /** BGPPeer localASNumber: the AS kbgp speaks as towards this peer (default: the node's). */
+  readonly localAsNumber?: number;
+  /** BGPPeer nextHopMode (keepOriginalNextHop: true is Keep, for eBGP peers only, as in Calico). */
+  readonly nextHopMode: NextHopMode;
+  /** BGPPeer numAllowedLocalASNumbers: how often our AS may appear in a path from this peer. */
+  readonly allowedLocalAs: number;
+  /**
+   * RFC 4456 client of this node: this node has a cluster ID and the peer is iBGP without the same
+   * cluster ID (Calico's rule; a peer's cluster ID is known when it is one of the Node documents).
+   */
+  readonly routeReflectorClient: boolean;
+  /** ADD-PATH (RFC 7911) directions offered to this peer; Calico's BIRD template has `add paths on`. */
+  readonly addPath: AddPathSetting;
 }
+
+export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+export type AddPathSetting = 'Both' | 'Receive' | 'Send' | 'Off';
 
 export interface NodeConfig {
   readonly nodeName: string;
@@ -38,6 +54,12 @@ export interface NodeConfig {
   readonly peers: readonly PeerConfig[];
   readonly originate: readonly OriginatedRoute[];
   readonly logLevel: string;
+  /** Node routeReflectorClusterID: this node is a route reflector for its iBGP clients. */
+  readonly clusterId?: string;
+  /** Most paths in a prefix's multipath set (what ADD-PATH sends); 1 turns multipath off. */
+  readonly maxPaths: number;
+  /** Compare MED between routes from different neighbouring ASes too. */
+  readonly alwaysCompareMed: boolean;
   /** Seconds; unset ones take Calico's defaults (connect delay 2, retry 5, error wait 5..30). */
   readonly timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>>;
 }
@@ -136,10 +158,23 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   const ipv4Address = bgp === undefined ? undefined : cidrAddress(bgp, 'ipv4Address', 4);
   const ipv6Address = bgp === undefined ? undefined : cidrAddress(bgp, 'ipv6Address', 6);
   const nodeAs = (bgp === undefined ? undefined : asNumber(bgp, 'asNumber')) ?? globalAs;
-  if (bgp !== undefined) bgp.done({ routeReflectorClusterID: NOT_YET });
+  const clusterId = bgp === undefined ? undefined : clusterIdOf(bgp);
+  if (bgp !== undefined) bgp.done();
   nodeDoc?.spec.done();
+  // Other nodes' addresses and cluster IDs, for Calico's route reflector client rule.
+  const clusterByAddress = new Map<string, string | undefined>();
+  for (const d of docs.filter((x) => x.kind === 'Node' && x.name !== name)) {
+    const b = d.spec.object('bgp');
+    const id = clusterIdOf(b);
+    for (const family of [4, 6] as const) {
+      const a = cidrAddress(b, family === 4 ? 'ipv4Address' : 'ipv6Address', family);
+      if (a !== undefined) clusterByAddress.set(a, id);
+    }
+  }
 
-  const peerSettings = new Map<string, { passive: boolean; holdTime?: number; at: string }>();
+  const peerSettings = new Map<string, { passive: boolean; holdTime?: number; addPath?: AddPathSetting; at: string }>();
+  let maxPaths = 16;
+  let alwaysCompareMed = false;
   const timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>> = {};
   let routerId = ipv4Address;
   let listenAddress = '::';
@@ -158,9 +193,18 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       const peer = p.requiredString('peer');
       const holdTime = parseDuration(p, 'holdTime');
       if (holdTime !== undefined && holdTime !== 0 && holdTime < 3) throw p.error('holdTime', 'must be 0 or at least 3 seconds (RFC 4271 §4.2)');
-      peerSettings.set(peer, { passive: p.boolean('passive') ?? false, ...(holdTime === undefined ? {} : { holdTime }), at: p.at('peer') });
+      const addPath = p.string('addPath');
+      if (addPath !== undefined && !ADD_PATH_SETTINGS.includes(addPath as AddPathSetting)) throw p.error('addPath', `${JSON.stringify(addPath)} is not one of ${ADD_PATH_SETTINGS.join(', ')}`);
+      peerSettings.set(peer, {
+        passive: p.boolean('passive') ?? false,
+        ...(holdTime === undefined ? {} : { holdTime }),
+        ...(addPath === undefined ? {} : { addPath: addPath as AddPathSetting }),
+        at: p.at('peer'),
+      });
       p.done();
     });
+    maxPaths = s.integer('maxPaths', 1, 256) ?? maxPaths;
+    alwaysCompareMed = s.boolean('alwaysCompareMed') ?? alwaysCompareMed;
     const t = s.object('timers');
     for (const [field, key] of [['connectDelay', 'connectDelay'], ['connectRetryTime', 'connectRetryTime'], ['errorWaitMin', 'errorWaitMin'], ['errorWaitMax', 'errorWaitMax'], ['holdTime', 'holdTime']] as const) {
       const v = parseDuration(t, field);
@@ -196,10 +240,10 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
 
   const peers: PeerConfig[] = [];
   const peerUnsupported = Object.fromEntries(
-    ['localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'maxRestartTime', 'numAllowedLocalASNumbers', 'password', 'ttlSecurity', 'filters', 'reachableBy', 'localWorkloadSelector', 'reversePeering', 'nodeSelector', 'peerSelector'].map((k) => [k, NOT_YET]),
+    ['maxRestartTime', 'password', 'ttlSecurity', 'filters', 'reachableBy', 'localWorkloadSelector', 'reversePeering', 'nodeSelector', 'peerSelector'].map((k) => [k, NOT_YET]),
   );
   for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
-    const s = d.spec.allow(['node', 'peerIP', 'asNumber', 'keepaliveTime', 'sourceAddress'], peerUnsupported);
+    const s = d.spec.allow(['node', 'peerIP', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers'], peerUnsupported);
     const scope = s.string('node');
     if (scope !== undefined && scope !== name) {
       s.raw('peerIP');
@@ -216,6 +260,15 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     peerSettings.delete(d.name);
     const passive = local?.passive ?? false;
     const holdTime = local?.holdTime;
+    const localAsNumber = asNumber(s, 'localASNumber');
+    const mode = s.string('nextHopMode');
+    if (mode !== undefined && !NEXT_HOP_MODES.includes(mode as NextHopMode)) throw s.error('nextHopMode', `${JSON.stringify(mode)} is not one of ${NEXT_HOP_MODES.join(', ')}`);
+    const keepOriginal = s.boolean('keepOriginalNextHop');
+    if (keepOriginal !== undefined && mode !== undefined) throw s.error('keepOriginalNextHop', 'cannot be combined with nextHopMode');
+    const ebgp = remoteAs !== (localAsNumber ?? nodeAs);
+    const nextHopMode: NextHopMode = (mode as NextHopMode | undefined) ?? (keepOriginal === true && ebgp ? 'Keep' : 'Auto');
+    const allowedLocalAs = s.integer('numAllowedLocalASNumbers', 0, 10) ?? 0;
+    const routeReflectorClient = clusterId !== undefined && !ebgp && clusterByAddress.get(address) !== clusterId;
     s.done();
     peers.push({
       name: d.name,
@@ -223,6 +276,11 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       port,
       asNumber: remoteAs,
       passive,
+      nextHopMode,
+      allowedLocalAs,
+      routeReflectorClient,
+      addPath: local?.addPath ?? 'Both',
+      ...(localAsNumber === undefined ? {} : { localAsNumber }),
       ...(keepaliveTime === undefined ? {} : { keepaliveTime }),
       ...(holdTime === undefined ? {} : { holdTime }),
       ...(source === 'UseNodeIP' && nodeIp !== undefined ? { sourceAddress: nodeIp } : {}),
@@ -245,5 +303,18 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     peers,
     originate,
     logLevel,
+    maxPaths,
+    alwaysCompareMed,
+    ...(clusterId === undefined ? {} : { clusterId }),
   };
+}
+
+const NEXT_HOP_MODES: readonly NextHopMode[] = ['Auto', 'Self', 'Keep'];
+const ADD_PATH_SETTINGS: readonly AddPathSetting[] = ['Both', 'Receive', 'Send', 'Off'];
+
+/** Node spec.bgp.routeReflectorClusterID: a dotted quad, as Calico requires. */
+function clusterIdOf(bgp: Fields): string | undefined {
+  const v = bgp.string('routeReflectorClusterID');
+  if (v !== undefined && isIP(v) !== 4) throw bgp.error('routeReflectorClusterID', `${JSON.stringify(v)} is not an IPv4 dotted-quad cluster ID`);
+  return v;
 }

@@ -31,7 +31,8 @@ export type DecisionStep =
   | 'ebgp-over-ibgp'
   | 'router-id'
   | 'cluster-list-length'
-  | 'peer-address';
+  | 'peer-address'
+  | 'path-id';
 
 export interface Comparison {
   /** -1: a is preferred; 1: b is preferred. */
@@ -97,8 +98,16 @@ export const DECISION_STEPS: readonly { readonly step: DecisionStep; readonly co
   { step: 'router-id', compare: (a, b) => sign(routerId(a) - routerId(b)) },
   // RFC 4456 §9: shorter CLUSTER_LIST.
   { step: 'cluster-list-length', compare: (a, b) => (a.attributes.clusterList?.length ?? 0) - (b.attributes.clusterList?.length ?? 0) },
-  // §9.1.2.2 g: lowest peer address.
-  { step: 'peer-address', compare: (a, b) => sign(addressKey(a) - addressKey(b)) },
+  // §9.1.2.2 g: lowest peer address (two originations of one prefix: by the name of their set).
+  {
+    step: 'peer-address',
+    compare: (a, b) => {
+      if (a.source.kind === 'local' && b.source.kind === 'local') return a.source.name < b.source.name ? -1 : a.source.name > b.source.name ? 1 : 0;
+      return sign(addressKey(a) - addressKey(b));
+    },
+  },
+  // Two paths of one prefix from one ADD-PATH peer: the lower path identifier it gave (as FRR).
+  { step: 'path-id', compare: (a, b) => sign((a.pathId ?? 0) - (b.pathId ?? 0)) },
 ];
 
 /** Which of two routes for the same prefix is preferred, and the step that decided. */

@@ -34,17 +34,12 @@
  * None of these addresses is bound or installed anywhere: no kernel protocol, zebra or FIB runs.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { AsPathSegmentType, Origin, type PathAttributes, formatLargeCommunity, formatPrefix, parseCommunity, parseLargeCommunity, parsePrefix } from '../../src/bgp/index.js';
-import { loadConfig } from '../../src/config/config.js';
-import { Daemon, type PeerStatus } from '../../src/daemon.js';
-import type { ReceivedRoute } from '../../src/rib/adj-rib-in.js';
-import type { OriginatedRoute } from '../../src/rib/origination.js';
+import { AsPathSegmentType, Origin, type PathAttributes, formatLargeCommunity, formatPrefix } from '../../src/bgp/index.js';
+import type { PeerStatus } from '../../src/daemon.js';
+import type { ReceivedRoute } from '../../src/rib/rib.js';
 import { requireBinaries } from '../helpers/binaries.js';
+import { type Kbgp, removeKbgpLogs, startKbgp as startKbgpNode, stopAllKbgp, toOriginated } from '../helpers/kbgp.js';
 import {
   type Family,
   type RouteSpec,
@@ -70,9 +65,9 @@ const SESSION_TIMEOUT = 20_000;
 const ROUTE_TIMEOUT = 15_000;
 
 // ---------------------------------------------------------------------------------------------
-// kbgp
+// kbgp (test/helpers/kbgp.ts), with the one peer every scenario here has
 
-interface KbgpSpec {
+interface SessionSpec {
   /** Names the log file. */
   readonly name: string;
   /** Listening and source address: 127.0.6.x, or ::1. */
@@ -88,92 +83,16 @@ interface KbgpSpec {
   readonly originate?: readonly RouteSpec[];
 }
 
-const logDir = mkdtempSync(join(tmpdir(), 'kbgp-sessions-'));
-const running: Kbgp[] = [];
-
-class Kbgp {
-  readonly daemon: Daemon;
-  readonly logFile: string;
-  private readonly log: ReturnType<typeof pino.destination>;
-  constructor(readonly spec: KbgpSpec) {
-    this.logFile = join(logDir, `${spec.name}.log`);
-    // Debug level: every state transition and collision is in the file, for failure messages.
-    this.log = pino.destination({ dest: this.logFile, sync: true });
-    this.daemon = new Daemon(loadConfig(kbgpYaml(spec), 'kbgp'), { logger: pino({ level: 'debug' }, this.log) });
-  }
-  async stop(): Promise<void> {
-    await this.daemon.stop('test over');
-    this.log.end();
-  }
-  get peer(): string {
-    return this.spec.peer.address;
-  }
-  status(): PeerStatus {
-    const s = this.daemon.status()[0];
-    if (s === undefined) throw new Error('kbgp has no peer');
-    return s;
-  }
-  received(): ReceivedRoute[] {
-    return this.daemon.received(this.peer);
-  }
-  logTail(lines = 25): string {
-    try {
-      return `--- kbgp ${this.logFile}\n${readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`;
-    } catch {
-      return `--- kbgp ${this.logFile} (none)`;
-    }
-  }
-  /** Lines of the debug log that say a connection collision was resolved. */
-  collisions(): number {
-    return readFileSync(this.logFile, 'utf8').split('\n').filter((l) => l.includes('connection collision')).length;
-  }
-}
-
-function toOriginated(r: RouteSpec): OriginatedRoute {
-  return { prefix: parsePrefix(r.prefix), communities: (r.communities ?? []).map(parseCommunity), largeCommunities: (r.largeCommunities ?? []).map(parseLargeCommunity) };
-}
-
-/** The configuration as a multi-document YAML file (JSON is YAML), the way test/daemon.test.ts writes it. */
-function kbgpYaml(s: KbgpSpec): string {
-  const peerIP = s.peer.address.includes(':') ? `[${s.peer.address}]:${s.peer.port}` : `${s.peer.address}:${s.peer.port}`;
-  const docs = [
-    { apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: s.asn ?? KBGP_AS, listenPort: s.port } },
-    {
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'Node',
-      metadata: { name: 'kbgp' },
-      spec: { bgp: { ...(s.ipv4Address ? { ipv4Address: `${s.ipv4Address}/32` } : {}), ...(s.ipv6Address ? { ipv6Address: `${s.ipv6Address}/128` } : {}) } },
-    },
-    { apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'router' }, spec: { peerIP, asNumber: s.peer.asn, ...(s.noSourceAddress ? { sourceAddress: 'None' } : {}) } },
-    {
-      apiVersion: 'kbgp.io/v1alpha1',
-      kind: 'KbgpConfiguration',
-      metadata: { name: 'kbgp' },
-      spec: {
-        nodeName: 'kbgp',
-        routerId: s.routerId,
-        listenAddress: s.address,
-        timers: { connectDelay: '0.1s', connectRetryTime: '1s', errorWaitMin: '0.5s', errorWaitMax: '1s' },
-        peerSettings: [{ peer: 'router', passive: s.peer.passive ?? false, ...(s.peer.holdTime !== undefined ? { holdTime: `${s.peer.holdTime}s` } : {}) }],
-        originate: (s.originate ?? []).map((r) => ({ prefix: r.prefix, communities: r.communities ?? [], largeCommunities: r.largeCommunities ?? [] })),
-      },
-    },
-  ];
-  return docs.map((d) => JSON.stringify(d)).join('\n---\n');
-}
-
-async function startKbgp(spec: KbgpSpec): Promise<Kbgp> {
-  const k = new Kbgp(spec);
-  running.push(k);
-  await k.daemon.start();
-  return k;
+function startKbgp(s: SessionSpec): Promise<Kbgp> {
+  const { peer, noSourceAddress, asn, ...node } = s;
+  return startKbgpNode({ ...node, asn: asn ?? KBGP_AS, peers: [{ name: 'router', ...peer, ...(noSourceAddress === true ? { noSourceAddress } : {}) }] });
 }
 
 afterEach(async () => {
-  await Promise.allSettled(running.splice(0).map((k) => k.stop()));
+  await stopAllKbgp();
   await stopAllRouters();
 });
-afterAll(() => rmSync(logDir, { recursive: true, force: true }));
+afterAll(removeKbgpLogs);
 
 // ---------------------------------------------------------------------------------------------
 // Views

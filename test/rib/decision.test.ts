@@ -8,8 +8,8 @@ import type { PathAttributes } from '../../src/bgp/index.js';
 import { compareRoutes, equalForMultipath, selectBest } from '../../src/rib/decision.js';
 import type { Route, RouteSource } from '../../src/rib/route.js';
 
-const ibgpPeer = (address: string, bgpIdentifier = address): RouteSource => ({ kind: 'peer', address, asn: 64512, bgpIdentifier, ebgp: false });
-const ebgpPeer = (address: string, asn = 65001, bgpIdentifier = address): RouteSource => ({ kind: 'peer', address, asn, bgpIdentifier, ebgp: true });
+const ibgpPeer = (address: string, bgpIdentifier = address): RouteSource => ({ kind: 'peer', address, asn: 64512, bgpIdentifier, ebgp: false, routeReflectorClient: false });
+const ebgpPeer = (address: string, asn = 65001, bgpIdentifier = address): RouteSource => ({ kind: 'peer', address, asn, bgpIdentifier, ebgp: true, routeReflectorClient: false });
 
 const REF_ATTRS: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001, 65002] }], localPref: 100, med: 10 };
 const ref: Route = { attributes: REF_ATTRS, nextHop: '192.0.2.10', source: ibgpPeer('192.0.2.10') };
@@ -22,7 +22,7 @@ const variant = (attrs: Partial<PathAttributes>, source: RouteSource = ibgpPeer(
 /** Each row: a route that beats the reference on exactly `step`. */
 const better: [string, Route][] = [
   ['local-pref', variant({ localPref: 200 })],
-  ['locally-originated', { attributes: REF_ATTRS, nextHop: '0.0.0.0', source: { kind: 'local' } }],
+  ['locally-originated', { attributes: REF_ATTRS, nextHop: '0.0.0.0', source: { kind: 'local', name: 'static' } }],
   ['as-path-length', variant({ asPath: [{ type: 2, asns: [65001] }] })],
   ['origin', { attributes: { ...REF_ATTRS, origin: 0 }, nextHop: '192.0.2.20', source: ibgpPeer('192.0.2.20') }],
   ['med', variant({ med: 5 })],
@@ -97,7 +97,7 @@ describe('selectBest and multipath', () => {
       variant({ localPref: 200, asPath: [{ type: 2, asns: [1] }] }, ebgpPeer('192.0.2.23', 1)),
       variant({ localPref: 200, asPath: [{ type: 2, asns: [1] }] }, ebgpPeer('192.0.2.24', 1, '10.9.9.9')),
       variant({ origin: 2 }, ebgpPeer('192.0.2.25')),
-      { attributes: REF_ATTRS, nextHop: '0.0.0.0', source: { kind: 'local' } },
+      { attributes: REF_ATTRS, nextHop: '0.0.0.0', source: { kind: 'local', name: 'static' } },
     ];
     const expected = selectBest(pool, 4);
     fc.assert(

@@ -1,0 +1,541 @@
+/**
+ * The routing information bases: every path of every prefix (each peer's Adj-RIB-In and every
+ * originated set), the decision that orders them (Loc-RIB), and the update groups that turn Loc-RIB
+ * changes into UPDATEs (Adj-RIB-Out). Plain data in, encoded UPDATEs out; nothing here knows a
+ * socket or a Kubernetes object.
+ *
+ * Layout. One prefix trie per family maps a prefix to its `Destination`: the candidate routes,
+ * kept sorted best first, and how many of the first ones form the multipath set. Adj-RIB-In is
+ * not a table of its own: a peer's routes are the candidates whose source is that peer (a walk
+ * finds them when its session goes down). A `RibRoute` is shared by every prefix that arrived with
+ * the same source, attributes (interned), next hop and path identifier, usually all the prefixes
+ * of one UPDATE, so a prefix costs its trie record, its destination and one array slot.
+ *
+ * Changes are lazy. Changing a destination's multipath set only marks it pending in every update
+ * group; the group works out what to send when one of its sessions has room for more, so a prefix
+ * that changes several times meanwhile goes out once, in its final state.
+ */
+import { Afi, type PathAttributes, type Prefix, type UpdateMessage, parseIpv4, parseIpv6, withPathId } from '../bgp/index.js';
+import { AttributeStore } from './attribute-store.js';
+import { type DecisionOptions, type DecisionStep, compareRoutes, equalForMultipath } from './decision.js';
+import type { ExportPolicy } from './export.js';
+import { PrefixTrie } from './prefix-trie.js';
+import type { Route, RouteSource } from './route.js';
+import { type AdvertisedRoute, type GroupMember, type SentState, type SessionFormat, UpdateGroup } from './update-group.js';
+
+export type IneligibleReason = 'next-hop-unusable' | 'as-path-loop' | 'originator-id-loop' | 'cluster-list-loop';
+
+/** A route as the RIB holds it: shared by every prefix with the same source, attributes, next hop and path ID. */
+export interface RibRoute extends Route {
+  readonly pathId: number;
+  /** The path identifier kbgp sends for this route over ADD-PATH: unique among a prefix's routes. */
+  readonly localId: number;
+  readonly ineligible?: IneligibleReason;
+  /** Prefixes holding this route; at 0 it is forgotten and its attributes released. */
+  refs: number;
+}
+
+export interface Destination {
+  readonly prefix: Prefix;
+  /** Candidates, eligible ones first in decision order, then the ineligible. */
+  routes: RibRoute[];
+  /** How many of the first routes form the multipath set (0: no eligible route). */
+  multipath: number;
+  /**
+   * Adj-RIB-Out: what each update group's members hold for this prefix, by group slot. A
+   * destination stays (without routes) until every group has sent its withdrawal.
+   */
+  readonly out: (SentState | undefined)[];
+}
+
+export interface RibOptions extends DecisionOptions {
+  /** This node's AS (loop detection) and BGP Identifier (ORIGINATOR_ID loop). */
+  readonly localAs: number;
+  readonly routerId: string;
+  /** Set on a route reflector: routes carrying it in CLUSTER_LIST have looped. */
+  readonly clusterId?: string;
+  /** The most routes in a multipath set. */
+  readonly maxPaths: number;
+  /** This node's own addresses: a route with one as next hop points back at us. */
+  readonly ownAddresses?: readonly string[];
+}
+
+export interface PeerSourceInfo {
+  readonly address: string;
+  readonly asn: number;
+  readonly bgpIdentifier: string;
+  readonly ebgp: boolean;
+  readonly routeReflectorClient: boolean;
+  /** Our AS towards this peer, if not the node's. */
+  readonly localAs?: number;
+  /** How often our AS may appear in a path from this peer (BGPPeer numAllowedLocalASNumbers). */
+  readonly allowedLocalAs?: number;
+}
+
+export interface LocalRoute {
+  readonly prefix: Prefix;
+  readonly attributes: PathAttributes;
+}
+
+/** A source of routes: one peer's session (its Adj-RIB-In) or one originated set. */
+class Source {
+  /** Routes by attributes (interned); a few per attribute set at most (next hops, path IDs). */
+  readonly routes = new Map<PathAttributes, RibRoute[]>();
+  constructor(
+    readonly route: RouteSource,
+    readonly info?: PeerSourceInfo,
+  ) {}
+}
+
+/** A view of one path for `kbgp routes` and tests. */
+export interface RibPathView {
+  readonly from: string;
+  readonly nextHop: string;
+  readonly attributes: PathAttributes;
+  readonly pathId: number;
+  readonly best: boolean;
+  readonly multipath: boolean;
+  readonly ineligible?: IneligibleReason;
+  readonly decidedBy?: DecisionStep;
+}
+
+export interface LocRibEntry {
+  readonly prefix: Prefix;
+  readonly paths: readonly RibPathView[];
+}
+
+export interface ReceivedRoute {
+  readonly prefix: Prefix;
+  readonly attributes: PathAttributes;
+  readonly nextHop: string;
+  readonly linkLocalNextHop?: string;
+  readonly pathId?: number;
+  readonly ineligible?: IneligibleReason;
+}
+
+export interface ApplyResult {
+  readonly announced: number;
+  readonly withdrawn: number;
+}
+
+const MULTICAST_V4 = parseIpv4('224.0.0.0');
+
+export class Rib {
+  private readonly tries = { [Afi.Ipv4]: new PrefixTrie<Destination>(Afi.Ipv4), [Afi.Ipv6]: new PrefixTrie<Destination>(Afi.Ipv6) };
+  private readonly store = new AttributeStore();
+  private readonly groups = new Map<string, UpdateGroup>();
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  private readonly peers = new Map<string, Source>();
+  private readonly originations = new Map<string, Source>();
+  /** Local path identifiers, one per (source, received path ID) pair ever seen. */
+  private readonly localIds = new Map<Source, Map<number, number>>();
+  private nextLocalId = 1;
+  private readonly own: ReadonlySet<string>;
+
+  constructor(
+    readonly options: RibOptions,
+    /** Called when members of an update group have new messages to pull. */
+    private readonly wake: (members: readonly GroupMember[]) => void = () => undefined,
+  ) {
+    this.own = new Set((options.ownAddresses ?? []).concat(options.routerId));
+  }
+
+  /** Prefixes in the trie (some may be empty, waiting for their withdrawal to be sent). */
+  get size(): number {
+    return this.tries[Afi.Ipv4].size + this.tries[Afi.Ipv6].size;
+  }
+
+  private *destinations(): Generator<Destination> {
+    for (const trie of [this.tries[Afi.Ipv4], this.tries[Afi.Ipv6]]) for (const [, d] of trie.entries()) yield d;
+  }
+
+  /** Drops a destination that has no routes and that no update group still has to withdraw. */
+  private release(dest: Destination): void {
+    if (dest.routes.length > 0 || dest.out.length > 0) return;
+    const trie = this.tries[dest.prefix.afi];
+    if (trie.get(dest.prefix) === dest) trie.delete(dest.prefix);
+  }
+
+  get attributeSets(): number {
+    return this.store.size;
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Sources
+
+  /** A peer's session came up: its UPDATEs may now be applied. */
+  peerUp(info: PeerSourceInfo): void {
+    if (this.peers.has(info.address)) this.peerDown(info.address);
+    const route: RouteSource = { kind: 'peer', address: info.address, asn: info.asn, bgpIdentifier: info.bgpIdentifier, ebgp: info.ebgp, routeReflectorClient: info.routeReflectorClient };
+    this.peers.set(info.address, new Source(route, info));
+  }
+
+  /** A peer's session went down: its routes leave Loc-RIB and are withdrawn from everyone else. */
+  peerDown(address: string): void {
+    const src = this.peers.get(address);
+    if (src === undefined) return;
+    this.peers.delete(address);
+    this.removeSource(src);
+  }
+
+  private removeSource(src: Source): void {
+    if (src.routes.size === 0) return;
+    for (const trie of Object.values(this.tries)) {
+      const emptied: Prefix[] = [];
+      for (const [, dest] of trie.entries()) {
+        const before = dest.routes.length;
+        const kept = dest.routes.filter((r) => r.source !== src.route);
+        if (kept.length === before) continue;
+        for (const r of dest.routes) if (r.source === src.route) this.unref(src, r);
+        this.reorder(dest, kept);
+        if (kept.length === 0 && dest.out.length === 0) emptied.push(dest.prefix);
+      }
+      // Deleted after the walk: a walk refuses structural changes under it.
+      for (const p of emptied) trie.delete(p);
+    }
+    this.localIds.delete(src);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Input
+
+  /** One UPDATE from an Established peer, applied to its Adj-RIB-In and on to Loc-RIB. */
+  apply(peerAddress: string, u: UpdateMessage): ApplyResult {
+    const src = this.peers.get(peerAddress);
+    if (src === undefined) throw new Error(`UPDATE from ${peerAddress}, which is not up`);
+    let withdrawn = 0;
+    for (const p of u.withdrawnRoutes) if (this.withdraw(src, p)) withdrawn++;
+    if (u.mpUnreach !== undefined) for (const p of u.mpUnreach.withdrawnRoutes) if (this.withdraw(src, p)) withdrawn++;
+    if (u.treatAsWithdraw !== undefined) {
+      // RFC 7606 §2: the routes of an UPDATE with a malformed attribute are handled as withdrawn.
+      for (const p of u.nlri) if (this.withdraw(src, p)) withdrawn++;
+      if (u.mpReach !== undefined) for (const p of u.mpReach.nlri) if (this.withdraw(src, p)) withdrawn++;
+      return { announced: 0, withdrawn };
+    }
+    let announced = 0;
+    if (u.nlri.length === 0 && (u.mpReach === undefined || u.mpReach.nlri.length === 0)) return { announced, withdrawn };
+    const attributes = this.store.intern(u.attributes);
+    const nextHop = u.attributes.nextHop;
+    if (nextHop !== undefined) {
+      for (const p of u.nlri) {
+        this.announce(src, p, this.routeFor(src, attributes, nextHop, undefined, p.pathId ?? 0));
+        announced++;
+      }
+    }
+    const mp = u.mpReach;
+    if (mp !== undefined) {
+      for (const p of mp.nlri) {
+        this.announce(src, p, this.routeFor(src, attributes, mp.nextHop, mp.linkLocalNextHop, p.pathId ?? 0));
+        announced++;
+      }
+    }
+    // The UPDATE's own reference: every route made from it holds one of its own.
+    this.store.release(attributes);
+    return { announced, withdrawn };
+  }
+
+  /**
+   * Replaces everything originated under `name` (the demo's static prefixes, the Kubernetes
+   * watcher's service prefixes): only what differs reaches Loc-RIB and the peers.
+   */
+  setOriginated(name: string, routes: readonly LocalRoute[]): void {
+    let src = this.originations.get(name);
+    if (src === undefined) {
+      src = new Source({ kind: 'local', name });
+      this.originations.set(name, src);
+    }
+    const wanted = { [Afi.Ipv4]: new PrefixTrie<RibRoute>(Afi.Ipv4), [Afi.Ipv6]: new PrefixTrie<RibRoute>(Afi.Ipv6) };
+    for (const r of routes) {
+      const attributes = this.store.intern(r.attributes);
+      wanted[r.prefix.afi].set(r.prefix, this.routeFor(src, attributes, '', undefined, 0));
+      this.store.release(attributes);
+    }
+    // Gone: held now, not wanted.
+    for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) {
+      const gone: Prefix[] = [];
+      for (const [prefix, dest] of this.tries[afi].entries()) {
+        if (!wanted[afi].has(prefix) && dest.routes.some((r) => r.source === src.route)) gone.push(prefix);
+      }
+      for (const p of gone) this.withdraw(src, p);
+    }
+    for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) for (const [prefix, route] of wanted[afi].entries()) this.announce(src, prefix, route);
+    // Routes made for prefixes that already held them are not referenced: let them go.
+    for (const list of [...src.routes.values()]) for (const r of list) if (r.refs === 0) this.forget(src, r);
+  }
+
+  private routeFor(src: Source, attributes: PathAttributes, nextHop: string, linkLocalNextHop: string | undefined, pathId: number): RibRoute {
+    let list = src.routes.get(attributes);
+    if (list === undefined) {
+      list = [];
+      src.routes.set(attributes, list);
+    }
+    for (const r of list) if (r.nextHop === nextHop && r.pathId === pathId && r.linkLocalNextHop === linkLocalNextHop) return r;
+    let ids = this.localIds.get(src);
+    if (ids === undefined) {
+      ids = new Map();
+      this.localIds.set(src, ids);
+    }
+    let localId = ids.get(pathId);
+    if (localId === undefined) {
+      localId = this.nextLocalId++;
+      ids.set(pathId, localId);
+    }
+    this.store.intern(attributes);
+    const ineligible = this.eligibility(src, attributes, nextHop);
+    const route: RibRoute = {
+      attributes,
+      nextHop,
+      source: src.route,
+      pathId,
+      localId,
+      refs: 0,
+      ...(linkLocalNextHop === undefined ? {} : { linkLocalNextHop }),
+      ...(ineligible === undefined ? {} : { ineligible }),
+    };
+    list.push(route);
+    return route;
+  }
+
+  private unref(src: Source, r: RibRoute): void {
+    if (--r.refs === 0) this.forget(src, r);
+  }
+
+  private forget(src: Source, r: RibRoute): void {
+    const list = src.routes.get(r.attributes);
+    if (list === undefined) return;
+    const i = list.indexOf(r);
+    if (i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) src.routes.delete(r.attributes);
+    this.store.release(r.attributes);
+  }
+
+  /** Why a route may not be used, checked once per route (not per prefix). */
+  private eligibility(src: Source, a: PathAttributes, nextHop: string): IneligibleReason | undefined {
+    if (src.route.kind === 'local') return undefined;
+    if (!usableNextHop(nextHop) || this.own.has(nextHop)) return 'next-hop-unusable';
+    const ownAs = new Set([this.options.localAs, src.info?.localAs ?? this.options.localAs]);
+    let seen = 0;
+    for (const seg of a.asPath ?? []) for (const asn of seg.asns) if (ownAs.has(asn)) seen++;
+    if (seen > (src.info?.allowedLocalAs ?? 0)) return 'as-path-loop';
+    if (a.originatorId === this.options.routerId) return 'originator-id-loop';
+    if (this.options.clusterId !== undefined && a.clusterList?.includes(this.options.clusterId) === true) return 'cluster-list-loop';
+    return undefined;
+  }
+
+  private announce(src: Source, prefix: Prefix, route: RibRoute): void {
+    const trie = this.tries[prefix.afi];
+    let dest = trie.get(prefix);
+    if (dest === undefined) {
+      const key = prefix.pathId === undefined ? prefix : withPathId(prefix, undefined);
+      dest = { prefix: key, routes: [], multipath: 0, out: [] };
+      trie.set(key, dest);
+    }
+    const routes = dest.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const old = routes[i] as RibRoute;
+      if (old.source !== src.route || old.pathId !== route.pathId) continue;
+      // The same route again: nothing changes anywhere.
+      if (old === route) return;
+      route.refs++;
+      const next = routes.slice();
+      next[i] = route;
+      this.reorder(dest, next);
+      this.unref(src, old);
+      return;
+    }
+    route.refs++;
+    if (routes.length === 0) {
+      dest.routes = [route];
+      dest.multipath = route.ineligible === undefined ? 1 : 0;
+      if (dest.multipath > 0) this.changed(dest);
+      return;
+    }
+    this.reorder(dest, routes.concat(route));
+  }
+
+  /** Returns whether the prefix held a route from `src` with `prefix`'s path ID. */
+  private withdraw(src: Source, prefix: Prefix): boolean {
+    const trie = this.tries[prefix.afi];
+    const dest = trie.get(prefix);
+    if (dest === undefined) return false;
+    const pathId = prefix.pathId ?? 0;
+    const i = dest.routes.findIndex((r) => r.source === src.route && r.pathId === pathId);
+    if (i < 0) return false;
+    const old = dest.routes[i] as RibRoute;
+    const next = dest.routes.slice();
+    next.splice(i, 1);
+    this.reorder(dest, next);
+    this.unref(src, old);
+    this.release(dest);
+    return true;
+  }
+
+  /** Sorts `routes` into `dest` and marks it changed when its multipath set is not what it was. */
+  private reorder(dest: Destination, routes: RibRoute[]): void {
+    const o = this.options;
+    if (routes.length > 1) {
+      routes.sort((a, b) => {
+        const ea = a.ineligible === undefined;
+        if (ea !== (b.ineligible === undefined)) return ea ? -1 : 1;
+        return compareRoutes(a, b, o).order;
+      });
+    }
+    let multipath = 0;
+    const best = routes[0];
+    if (best !== undefined && best.ineligible === undefined) {
+      multipath = 1;
+      while (multipath < routes.length && multipath < o.maxPaths) {
+        const r = routes[multipath] as RibRoute;
+        if (r.ineligible !== undefined || !equalForMultipath(best, r, o)) break;
+        multipath++;
+      }
+    }
+    const before = dest.routes;
+    let same = multipath === dest.multipath;
+    for (let i = 0; same && i < multipath; i++) if (before[i] !== routes[i]) same = false;
+    dest.routes = routes;
+    dest.multipath = multipath;
+    if (!same) this.changed(dest);
+  }
+
+  private changed(dest: Destination): void {
+    for (const g of this.groups.values()) g.markPending(dest);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Output
+
+  /**
+   * A session became Established: it joins the update group of its export policy and format
+   * (creating it if none), and gets the whole table followed by End-of-RIB.
+   */
+  join(member: GroupMember, policy: ExportPolicy, format: SessionFormat): void {
+    this.leave(member);
+    const key = JSON.stringify([policy, format.ctx, [...format.families], [...format.addPathSend]]);
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      const slot = this.freeSlots.pop() ?? this.nextSlot++;
+      g = new UpdateGroup(slot, policy, format, {
+        wake: this.wake,
+        destinations: () => this.destinations(),
+        released: (d) => this.release(d),
+      });
+      this.groups.set(key, g);
+      g.start();
+    }
+    g.join(member);
+  }
+
+  /** A session left Established: it leaves its group, and an empty group goes. */
+  leave(member: GroupMember): void {
+    for (const [key, g] of this.groups) {
+      if (!g.has(member)) continue;
+      g.leave(member);
+      if (g.size === 0) {
+        this.groups.delete(key);
+        this.freeSlots.push(g.slot);
+      }
+    }
+  }
+
+  private groupOf(member: GroupMember): UpdateGroup | undefined {
+    for (const g of this.groups.values()) if (g.has(member)) return g;
+    return undefined;
+  }
+
+  /** The next UPDATE for `member`, or undefined when it holds everything. */
+  next(member: GroupMember): Buffer | undefined {
+    return this.groupOf(member)?.next(member);
+  }
+
+  /** Sends the member its whole Adj-RIB-Out again (ROUTE-REFRESH, RFC 2918). */
+  refresh(member: GroupMember): void {
+    this.groupOf(member)?.resend(member);
+  }
+
+  get updateGroups(): number {
+    return this.groups.size;
+  }
+
+  /** What `member` holds from us (its group's Adj-RIB-Out). */
+  advertised(member: GroupMember): AdvertisedRoute[] {
+    return this.groupOf(member)?.advertised() ?? [];
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Views (CLI, tests): walks, never on the hot path
+
+  received(peerAddress: string): ReceivedRoute[] {
+    const src = this.peers.get(peerAddress);
+    if (src === undefined) return [];
+    const out: ReceivedRoute[] = [];
+    for (const trie of Object.values(this.tries)) {
+      for (const [, dest] of trie.entries()) {
+        for (const r of dest.routes) {
+          if (r.source !== src.route) continue;
+          out.push({
+            prefix: r.pathId === 0 ? dest.prefix : withPathId(dest.prefix, r.pathId),
+            attributes: r.attributes,
+            nextHop: r.nextHop,
+            ...(r.linkLocalNextHop === undefined ? {} : { linkLocalNextHop: r.linkLocalNextHop }),
+            ...(r.pathId === 0 ? {} : { pathId: r.pathId }),
+            ...(r.ineligible === undefined ? {} : { ineligible: r.ineligible }),
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Prefixes received from a peer (Adj-RIB-In size). */
+  receivedCount(peerAddress: string): number {
+    const src = this.peers.get(peerAddress);
+    if (src === undefined) return 0;
+    let n = 0;
+    for (const list of src.routes.values()) for (const r of list) n += r.refs;
+    return n;
+  }
+
+  routes(filter?: Prefix): LocRibEntry[] {
+    const out: LocRibEntry[] = [];
+    const tries = filter === undefined ? Object.values(this.tries) : [this.tries[filter.afi]];
+    for (const trie of tries) {
+      const it = filter === undefined ? trie.entries() : trie.covered(filter);
+      for (const [, dest] of it) if (dest.routes.length > 0) out.push(this.view(dest));
+    }
+    return out;
+  }
+
+  private view(dest: Destination): LocRibEntry {
+    const o = this.options;
+    const decidedBy = dest.multipath > 0 && dest.routes.length > 1 && (dest.routes[1] as RibRoute).ineligible === undefined ? compareRoutes(dest.routes[0] as RibRoute, dest.routes[1] as RibRoute, o).decidedBy : undefined;
+    return {
+      prefix: dest.prefix,
+      paths: dest.routes.map((r, i) => ({
+        from: r.source.kind === 'local' ? 'local' : r.source.address,
+        nextHop: r.nextHop,
+        attributes: r.attributes,
+        pathId: r.pathId,
+        best: i === 0 && dest.multipath > 0,
+        multipath: i < dest.multipath,
+        ...(r.ineligible === undefined ? {} : { ineligible: r.ineligible }),
+        ...(i === 0 && decidedBy !== undefined ? { decidedBy } : {}),
+      })),
+    };
+  }
+}
+
+/** Not a host address anything could forward to. */
+function usableNextHop(nh: string): boolean {
+  if (nh === '') return false;
+  if (nh.includes(':')) {
+    const a = parseIpv6(nh);
+    if (a.every((x) => x === 0)) return false;
+    return a[0] !== 0xff;
+  }
+  const a = parseIpv4(nh);
+  return a !== 0 && a !== 0xffffffff && (a >>> 28) !== MULTICAST_V4 >>> 28;
+}
+
