@@ -21,7 +21,7 @@ import { type DecisionOptions, type DecisionStep, compareRoutes, equalForMultipa
 import type { ExportPolicy } from './export.js';
 import { PrefixTrie } from './prefix-trie.js';
 import type { Route, RouteSource } from './route.js';
-import { type AdvertisedRoute, type GroupMember, type SentState, type SessionFormat, UpdateGroup } from './update-group.js';
+import { type AdjRibOut, type AdvertisedRoute, type GroupMember, type SessionFormat, UpdateGroup } from './update-group.js';
 
 export type IneligibleReason = 'next-hop-unusable' | 'as-path-loop' | 'originator-id-loop' | 'cluster-list-loop';
 
@@ -35,8 +35,13 @@ export interface RibRoute extends Route {
   refs: number;
 }
 
-export interface Destination {
-  readonly prefix: Prefix;
+/**
+ * One prefix and its routes. It is the prefix itself (its own key in the trie): one object per
+ * prefix instead of two, at a million prefixes a few tens of megabytes.
+ */
+export type Destination = Prefix & DestinationState;
+
+interface DestinationState {
   /** Candidates, eligible ones first in decision order, then the ineligible. */
   routes: RibRoute[];
   /** How many of the first routes form the multipath set (0: no eligible route). */
@@ -45,7 +50,9 @@ export interface Destination {
    * Adj-RIB-Out: what each update group's members hold for this prefix, by group slot. A
    * destination stays (without routes) until every group has sent its withdrawal.
    */
-  readonly out: (SentState | undefined)[];
+  out: AdjRibOut;
+  /** Bit per update group slot: queued in that group's pending list. */
+  pending: number;
 }
 
 export interface RibOptions extends DecisionOptions {
@@ -76,6 +83,8 @@ export interface LocalRoute {
   readonly prefix: Prefix;
   readonly attributes: PathAttributes;
 }
+
+const NO_ROUTES: RibRoute[] = [];
 
 /** A source of routes: one peer's session (its Adj-RIB-In) or one originated set. */
 class Source {
@@ -152,9 +161,9 @@ export class Rib {
 
   /** Drops a destination that has no routes and that no update group still has to withdraw. */
   private release(dest: Destination): void {
-    if (dest.routes.length > 0 || dest.out.length > 0) return;
-    const trie = this.tries[dest.prefix.afi];
-    if (trie.get(dest.prefix) === dest) trie.delete(dest.prefix);
+    if (dest.routes.length > 0 || dest.out !== undefined) return;
+    const trie = this.tries[dest.afi];
+    if (trie.get(dest) === dest) trie.delete(dest);
   }
 
   get attributeSets(): number {
@@ -189,7 +198,7 @@ export class Rib {
         if (kept.length === before) continue;
         for (const r of dest.routes) if (r.source === src.route) this.unref(src, r);
         this.reorder(dest, kept);
-        if (kept.length === 0 && dest.out.length === 0) emptied.push(dest.prefix);
+        if (kept.length === 0 && dest.out === undefined) emptied.push(dest);
       }
       // Deleted after the walk: a walk refuses structural changes under it.
       for (const p of emptied) trie.delete(p);
@@ -328,11 +337,26 @@ export class Rib {
     const trie = this.tries[prefix.afi];
     let dest = trie.get(prefix);
     if (dest === undefined) {
-      const key = prefix.pathId === undefined ? prefix : withPathId(prefix, undefined);
-      dest = { prefix: key, routes: [], multipath: 0, out: [] };
-      trie.set(key, dest);
+      // Literal shapes, as the codec's prefixes: the loops over destinations stay monomorphic.
+      dest =
+        prefix.afi === Afi.Ipv4
+          ? { afi: Afi.Ipv4, length: prefix.length, address: prefix.address, routes: NO_ROUTES, multipath: 0, out: undefined, pending: 0 }
+          : { afi: Afi.Ipv6, length: prefix.length, address: prefix.address, routes: NO_ROUTES, multipath: 0, out: undefined, pending: 0 };
+      trie.set(dest, dest);
     }
     const routes = dest.routes;
+    if (routes.length === 1 && routes[0]?.source === src.route && routes[0].pathId === route.pathId) {
+      // The common replace: one path, from this peer.
+      const old = routes[0];
+      if (old === route) return;
+      route.refs++;
+      dest.routes = [route];
+      const multipath = route.ineligible === undefined ? 1 : 0;
+      if (multipath > 0 || dest.multipath > 0) this.changed(dest);
+      dest.multipath = multipath;
+      this.unref(src, old);
+      return;
+    }
     for (let i = 0; i < routes.length; i++) {
       const old = routes[i] as RibRoute;
       if (old.source !== src.route || old.pathId !== route.pathId) continue;
@@ -361,12 +385,20 @@ export class Rib {
     const dest = trie.get(prefix);
     if (dest === undefined) return false;
     const pathId = prefix.pathId ?? 0;
-    const i = dest.routes.findIndex((r) => r.source === src.route && r.pathId === pathId);
-    if (i < 0) return false;
-    const old = dest.routes[i] as RibRoute;
-    const next = dest.routes.slice();
-    next.splice(i, 1);
-    this.reorder(dest, next);
+    const routes = dest.routes;
+    let i = 0;
+    while (i < routes.length && ((routes[i] as RibRoute).source !== src.route || (routes[i] as RibRoute).pathId !== pathId)) i++;
+    if (i === routes.length) return false;
+    const old = routes[i] as RibRoute;
+    if (routes.length === 1) {
+      dest.routes = NO_ROUTES;
+      if (dest.multipath > 0) this.changed(dest);
+      dest.multipath = 0;
+    } else {
+      const next = routes.slice();
+      next.splice(i, 1);
+      this.reorder(dest, next);
+    }
     this.unref(src, old);
     this.release(dest);
     return true;
@@ -476,7 +508,7 @@ export class Rib {
         for (const r of dest.routes) {
           if (r.source !== src.route) continue;
           out.push({
-            prefix: r.pathId === 0 ? dest.prefix : withPathId(dest.prefix, r.pathId),
+            prefix: withPathId(dest, r.pathId === 0 ? undefined : r.pathId),
             attributes: r.attributes,
             nextHop: r.nextHop,
             ...(r.linkLocalNextHop === undefined ? {} : { linkLocalNextHop: r.linkLocalNextHop }),
@@ -512,7 +544,7 @@ export class Rib {
     const o = this.options;
     const decidedBy = dest.multipath > 0 && dest.routes.length > 1 && (dest.routes[1] as RibRoute).ineligible === undefined ? compareRoutes(dest.routes[0] as RibRoute, dest.routes[1] as RibRoute, o).decidedBy : undefined;
     return {
-      prefix: dest.prefix,
+      prefix: withPathId(dest, undefined),
       paths: dest.routes.map((r, i) => ({
         from: r.source.kind === 'local' ? 'local' : r.source.address,
         nextHop: r.nextHop,

@@ -64,6 +64,101 @@ interface Member {
   dump?: Iterator<Buffer>;
 }
 
+/**
+ * A destination's Adj-RIB-Out: nothing, the state of group slot 0 alone (the common case, one
+ * group, with no array), or the state of every slot.
+ */
+export type AdjRibOut = SentState | (SentState | undefined)[] | undefined;
+
+export function sentFor(d: Destination, slot: number): SentState | undefined {
+  const o = d.out;
+  if (o === undefined) return undefined;
+  if (Array.isArray(o)) return o[slot];
+  return slot === 0 ? o : undefined;
+}
+
+function setSent(d: Destination, slot: number, s: SentState | undefined): void {
+  const o = d.out;
+  if (!Array.isArray(o)) {
+    if (slot === 0) {
+      d.out = s;
+      return;
+    }
+    if (s === undefined) return;
+    // Exactly as long as needed: push() would reserve room for 17 slots per prefix.
+    const grown = new Array<SentState | undefined>(slot + 1);
+    grown[0] = o;
+    grown[slot] = s;
+    d.out = grown;
+    return;
+  }
+  if (s !== undefined && o.length <= slot) {
+    const grown = new Array<SentState | undefined>(slot + 1);
+    for (let i = 0; i < o.length; i++) grown[i] = o[i];
+    grown[slot] = s;
+    d.out = grown;
+    return;
+  }
+  if (slot < o.length) o[slot] = s;
+  let last = o.length - 1;
+  while (last >= 0 && o[last] === undefined) last--;
+  if (last < 0) d.out = undefined;
+  else if (last === 0) d.out = o[0];
+  else if (last < o.length - 1) o.length = last + 1;
+}
+
+/** Destinations waiting for a group, in the order they changed, each once. */
+class PendingQueue {
+  private items: Destination[] = [];
+  private at = 0;
+  /** The group's bit in `Destination.pending`; groups past the 31st use a set instead. */
+  private readonly bit: number;
+  private readonly overflow: Set<Destination> | undefined;
+
+  constructor(slot: number) {
+    this.bit = slot < 31 ? 1 << slot : 0;
+    this.overflow = slot < 31 ? undefined : new Set();
+  }
+
+  get size(): number {
+    return this.items.length - this.at;
+  }
+
+  add(d: Destination): void {
+    if (this.overflow === undefined) {
+      if ((d.pending & this.bit) !== 0) return;
+      d.pending |= this.bit;
+    } else {
+      if (this.overflow.has(d)) return;
+      this.overflow.add(d);
+    }
+    this.items.push(d);
+  }
+
+  take(): Destination | undefined {
+    if (this.at >= this.items.length) {
+      if (this.items.length > 0) {
+        this.items = [];
+        this.at = 0;
+      }
+      return undefined;
+    }
+    const d = this.items[this.at++] as Destination;
+    if (this.overflow === undefined) d.pending &= ~this.bit;
+    else this.overflow.delete(d);
+    // Let a long queue's front go once half of it is done.
+    if (this.at >= 65536 && this.at * 2 >= this.items.length) {
+      this.items = this.items.slice(this.at);
+      this.at = 0;
+    }
+    return d;
+  }
+
+  clear(): void {
+    for (let d = this.take(); d !== undefined; d = this.take());
+  }
+}
+
 /** Destinations drained per batch: enough to fill many messages per attribute set, few enough to keep latency low. */
 const BATCH = 8192;
 /** Log entries a member may move past before the log is trimmed. */
@@ -82,7 +177,7 @@ export interface GroupHooks {
 
 export class UpdateGroup {
   private readonly members = new Map<GroupMember, Member>();
-  private readonly pending = new Set<Destination>();
+  private readonly pending: PendingQueue;
   private log: Buffer[] = [];
   /** Absolute position of log[0]. */
   private base = 0;
@@ -96,7 +191,9 @@ export class UpdateGroup {
     readonly policy: ExportPolicy,
     readonly format: SessionFormat,
     private readonly hooks: GroupHooks,
-  ) {}
+  ) {
+    this.pending = new PendingQueue(slot);
+  }
 
   get size(): number {
     return this.members.size;
@@ -111,7 +208,7 @@ export class UpdateGroup {
   }
 
   markPending(dest: Destination): void {
-    if (!this.familyOn(dest.prefix)) return;
+    if (!this.familyOn(dest)) return;
     this.pending.add(dest);
   }
 
@@ -173,11 +270,9 @@ export class UpdateGroup {
     const announcements: [Map<Exported, Prefix[]>, Map<Exported, Prefix[]>] = [new Map(), new Map()];
     let n = 0;
     const released: Destination[] = [];
-    for (const dest of this.pending) {
-      this.pending.delete(dest);
+    for (let dest = this.pending.take(); dest !== undefined; dest = ++n < BATCH ? this.pending.take() : undefined) {
       this.update(dest, withdrawals, announcements);
       if (dest.routes.length === 0) released.push(dest);
-      if (++n >= BATCH) break;
     }
     for (const [i, afi] of [Afi.Ipv4, Afi.Ipv6].entries()) {
       const w = withdrawals[i] as Prefix[];
@@ -193,19 +288,19 @@ export class UpdateGroup {
 
   /** Compares what the slot says the members hold with what they should hold, and records the difference. */
   private update(dest: Destination, withdrawals: [Prefix[], Prefix[]], announcements: [Map<Exported, Prefix[]>, Map<Exported, Prefix[]>]): void {
-    const v6 = dest.prefix.afi === Afi.Ipv6 ? 1 : 0;
-    const prev = dest.out[this.slot];
+    const v6 = dest.afi === Afi.Ipv6 ? 1 : 0;
+    const prev = sentFor(dest, this.slot);
     const bucket = (e: Exported, p: Prefix): void => {
       const list = announcements[v6].get(e);
       if (list === undefined) announcements[v6].set(e, [p]);
       else list.push(p);
     };
-    if (!this.format.addPathSend.has(familyKey(dest.prefix.afi, Safi.Unicast))) {
+    if (!this.format.addPathSend.has(familyKey(dest.afi, Safi.Unicast))) {
       const best = dest.multipath > 0 ? this.exported(dest.routes[0] as RibRoute, v6) : undefined;
       if (prev === best) return;
       this.setSlot(dest, best);
-      if (best === undefined) withdrawals[v6].push(dest.prefix);
-      else bucket(best, dest.prefix);
+      if (best === undefined) withdrawals[v6].push(dest);
+      else bucket(best, dest);
       return;
     }
     const paths: { localId: number; exported: Exported }[] = [];
@@ -216,26 +311,20 @@ export class UpdateGroup {
     }
     const before = prev !== undefined && isAddPath(prev) ? prev.paths : [];
     for (const old of before) {
-      if (!paths.some((p) => p.localId === old.localId)) withdrawals[v6].push(withPathId(dest.prefix, old.localId));
+      if (!paths.some((p) => p.localId === old.localId)) withdrawals[v6].push(withPathId(dest, old.localId));
     }
     let changed = before.length !== paths.length;
     for (const p of paths) {
       const old = before.find((b) => b.localId === p.localId);
       if (old !== undefined && old.exported === p.exported) continue;
       changed = true;
-      bucket(p.exported, withPathId(dest.prefix, p.localId));
+      bucket(p.exported, withPathId(dest, p.localId));
     }
     if (changed) this.setSlot(dest, paths.length === 0 ? undefined : { paths });
   }
 
   private setSlot(dest: Destination, s: SentState | undefined): void {
-    if (s !== undefined) {
-      while (dest.out.length <= this.slot) dest.out.push(undefined);
-      dest.out[this.slot] = s;
-    } else if (this.slot < dest.out.length) {
-      dest.out[this.slot] = undefined;
-      while (dest.out.length > 0 && dest.out[dest.out.length - 1] === undefined) dest.out.pop();
-    }
+    setSent(dest, this.slot, s);
   }
 
   /** The route as this group sends it, one shared object per distinct result. */
@@ -263,23 +352,23 @@ export class UpdateGroup {
   /** The group's Adj-RIB-Out as messages, from a snapshot of the destinations taken now. */
   private dump(endOfRib: boolean): Iterator<Buffer> {
     const dests: Destination[] = [];
-    for (const d of this.hooks.destinations()) if (d.out[this.slot] !== undefined) dests.push(d);
+    for (const d of this.hooks.destinations()) if (sentFor(d, this.slot) !== undefined) dests.push(d);
     const slot = this.slot;
     const format = this.format;
     function* generate(): Generator<Buffer> {
       for (let at = 0; at < dests.length; at += BATCH) {
         const buckets: [Map<Exported, Prefix[]>, Map<Exported, Prefix[]>] = [new Map(), new Map()];
         for (const d of dests.slice(at, at + BATCH)) {
-          const s = d.out[slot];
+          const s = sentFor(d, slot);
           if (s === undefined) continue;
-          const v6 = d.prefix.afi === Afi.Ipv6 ? 1 : 0;
+          const v6 = d.afi === Afi.Ipv6 ? 1 : 0;
           const add = (e: Exported, p: Prefix): void => {
             const list = buckets[v6].get(e);
             if (list === undefined) buckets[v6].set(e, [p]);
             else list.push(p);
           };
-          if (isAddPath(s)) for (const p of s.paths) add(p.exported, withPathId(d.prefix, p.localId));
-          else add(s, d.prefix);
+          if (isAddPath(s)) for (const p of s.paths) add(p.exported, withPathId(d, p.localId));
+          else add(s, d);
         }
         for (const [i, afi] of [Afi.Ipv4, Afi.Ipv6].entries()) {
           for (const [e, prefixes] of buckets[i] as Map<Exported, Prefix[]>) yield* packAnnouncements(afi, Safi.Unicast, e.attributes, prefixes, format.ctx, e.mp);
@@ -305,7 +394,7 @@ export class UpdateGroup {
     this.log = [];
     const emptied: Destination[] = [];
     for (const d of this.hooks.destinations()) {
-      if (d.out[this.slot] === undefined) continue;
+      if (sentFor(d, this.slot) === undefined) continue;
       this.setSlot(d, undefined);
       if (d.routes.length === 0) emptied.push(d);
     }
@@ -316,10 +405,10 @@ export class UpdateGroup {
     const out: AdvertisedRoute[] = [];
     const hop = (e: Exported): string => e.mp?.nextHop ?? e.attributes.nextHop ?? '';
     for (const d of this.hooks.destinations()) {
-      const s = d.out[this.slot];
+      const s = sentFor(d, this.slot);
       if (s === undefined) continue;
-      if (isAddPath(s)) for (const p of s.paths) out.push({ prefix: withPathId(d.prefix, p.localId), nextHop: hop(p.exported), attributes: p.exported.attributes });
-      else out.push({ prefix: d.prefix, nextHop: hop(s), attributes: s.attributes });
+      if (isAddPath(s)) for (const p of s.paths) out.push({ prefix: withPathId(d, p.localId), nextHop: hop(p.exported), attributes: p.exported.attributes });
+      else out.push({ prefix: withPathId(d, undefined), nextHop: hop(s), attributes: s.attributes });
     }
     return out;
   }
