@@ -33,6 +33,14 @@ export interface RibRoute extends Route {
   readonly ineligible?: IneligibleReason;
   /** Prefixes holding this route; at 0 it is forgotten and its attributes released. */
   refs: number;
+  /** `[this]`, shared by every prefix whose only route this is (a million prefixes, one array). */
+  alone?: readonly RibRoute[];
+}
+
+/** The candidate list of a prefix with this one route; lists are never changed in place, so it is shared. */
+function alone(r: RibRoute): readonly RibRoute[] {
+  r.alone ??= Object.freeze([r]);
+  return r.alone;
 }
 
 /**
@@ -43,7 +51,7 @@ export type Destination = Prefix & DestinationState;
 
 interface DestinationState {
   /** Candidates, eligible ones first in decision order, then the ineligible. */
-  routes: RibRoute[];
+  routes: readonly RibRoute[];
   /** How many of the first routes form the multipath set (0: no eligible route). */
   multipath: number;
   /**
@@ -84,7 +92,7 @@ export interface LocalRoute {
   readonly attributes: PathAttributes;
 }
 
-const NO_ROUTES: RibRoute[] = [];
+const NO_ROUTES: readonly RibRoute[] = Object.freeze([]);
 
 /** A source of routes: one peer's session (its Adj-RIB-In) or one originated set. */
 class Source {
@@ -350,7 +358,7 @@ export class Rib {
       const old = routes[0];
       if (old === route) return;
       route.refs++;
-      dest.routes = [route];
+      dest.routes = alone(route);
       const multipath = route.ineligible === undefined ? 1 : 0;
       if (multipath > 0 || dest.multipath > 0) this.changed(dest);
       dest.multipath = multipath;
@@ -371,7 +379,7 @@ export class Rib {
     }
     route.refs++;
     if (routes.length === 0) {
-      dest.routes = [route];
+      dest.routes = alone(route);
       dest.multipath = route.ineligible === undefined ? 1 : 0;
       if (dest.multipath > 0) this.changed(dest);
       return;
@@ -427,7 +435,7 @@ export class Rib {
     const before = dest.routes;
     let same = multipath === dest.multipath;
     for (let i = 0; same && i < multipath; i++) if (before[i] !== routes[i]) same = false;
-    dest.routes = routes;
+    dest.routes = routes.length === 1 ? alone(routes[0] as RibRoute) : routes;
     dest.multipath = multipath;
     if (!same) this.changed(dest);
   }

@@ -83,3 +83,160 @@ describe('examples/', () => {
     expect(c.originate.map((r) => formatPrefix(r.prefix))).toEqual(['10.96.0.0/12', '203.0.113.0/24']);
   });
 });
+
+describe('loadConfig: route reflection', () => {
+  const RR_NODE = node('{bgp: {ipv4Address: 192.0.2.1/24, ipv6Address: "2001:db8::1/64", routeReflectorClusterID: 10.255.0.1}}');
+  const clients = (c: ReturnType<typeof loadConfig>): [string, boolean][] => c.peers.map((p) => [p.name, p.routeReflectorClient]);
+
+  it('reads the Node\'s routeReflectorClusterID; no cluster ID without one', () => {
+    expect(loadConfig(docs(RR_NODE), 'n1').clusterId).toBe('10.255.0.1');
+    expect(loadConfig(docs(BASE_NODE), 'n1').clusterId).toBeUndefined();
+    expect('clusterId' in loadConfig(docs(BASE_NODE), 'n1')).toBe(false);
+  });
+
+  it('makes a client of every iBGP peer that is not a Node of the same cluster, and of no eBGP peer (Calico\'s rule)', () => {
+    const c = loadConfig(
+      docs(
+        RR_NODE,
+        node('{bgp: {ipv4Address: 192.0.2.3/24, routeReflectorClusterID: 10.255.0.1}}', 'n3'),
+        node('{bgp: {ipv4Address: 192.0.2.4/24, routeReflectorClusterID: 10.255.0.2}}', 'n4'),
+        node('{bgp: {ipv4Address: 192.0.2.5/24}}', 'n5'),
+        node('{bgp: {ipv6Address: "2001:db8::6/64", routeReflectorClusterID: 10.255.0.1}}', 'n6'),
+        peer('not-a-node', '{peerIP: 192.0.2.2, asNumber: 64512}'),
+        peer('same-cluster', '{peerIP: 192.0.2.3, asNumber: 64512}'),
+        peer('other-cluster', '{peerIP: 192.0.2.4, asNumber: 64512}'),
+        peer('node-without-cluster', '{peerIP: 192.0.2.5, asNumber: 64512}'),
+        peer('same-cluster-v6', '{peerIP: "2001:db8::6", asNumber: 64512}'),
+        peer('ebgp', '{peerIP: 192.0.2.7, asNumber: 65001}'),
+        peer('ebgp-same-cluster-node', '{peerIP: 192.0.2.3, asNumber: 65001}'),
+        peer('ibgp-by-local-as', '{peerIP: 192.0.2.8, asNumber: 65100, localASNumber: 65100}'),
+        peer('ebgp-by-local-as', '{peerIP: 192.0.2.9, asNumber: 64512, localASNumber: 65100}'),
+      ),
+      'n1',
+    );
+    expect(clients(c)).toEqual([
+      ['not-a-node', true],
+      ['same-cluster', false],
+      ['other-cluster', true],
+      ['node-without-cluster', true],
+      ['same-cluster-v6', false],
+      ['ebgp', false],
+      ['ebgp-same-cluster-node', false],
+      ['ibgp-by-local-as', true],
+      ['ebgp-by-local-as', false],
+    ]);
+  });
+
+  it('makes no clients on a node without a cluster ID', () => {
+    const c = loadConfig(docs(BASE_NODE, node('{bgp: {ipv4Address: 192.0.2.3/24, routeReflectorClusterID: 10.255.0.1}}', 'n3'), peer('a', '{peerIP: 192.0.2.2, asNumber: 64512}'), peer('b', '{peerIP: 192.0.2.3, asNumber: 64512}')), 'n1');
+    expect(clients(c)).toEqual([
+      ['a', false],
+      ['b', false],
+    ]);
+  });
+
+  it('matches a Node of the same cluster by address, not by how the address is written', () => {
+    const c = loadConfig(docs(RR_NODE, node('{bgp: {ipv6Address: "2001:DB8:0::6/64", routeReflectorClusterID: 10.255.0.1}}', 'n6'), peer('same-cluster-v6', '{peerIP: "2001:db8::6", asNumber: 64512}')), 'n1');
+    expect(clients(c)).toEqual([['same-cluster-v6', false]]);
+  });
+
+  it.each([
+    ['a cluster ID that is not dotted quad', docs(node('{bgp: {ipv4Address: 192.0.2.1/24, routeReflectorClusterID: "1"}}')), 'Node n1: spec.bgp.routeReflectorClusterID: "1" is not an IPv4 dotted-quad cluster ID'],
+    ['an IPv6 cluster ID', docs(node('{bgp: {ipv4Address: 192.0.2.1/24, routeReflectorClusterID: "2001:db8::1"}}')), 'Node n1: spec.bgp.routeReflectorClusterID: "2001:db8::1" is not an IPv4 dotted-quad cluster ID'],
+    ['a cluster ID that is a number', docs(node('{bgp: {ipv4Address: 192.0.2.1/24, routeReflectorClusterID: 7}}')), 'Node n1: spec.bgp.routeReflectorClusterID: must be a string, not 7'],
+    ['another Node\'s bad cluster ID', docs(BASE_NODE, node('{bgp: {ipv4Address: 192.0.2.3/24, routeReflectorClusterID: 10.255.0.256}}', 'n3')), 'Node n3: spec.bgp.routeReflectorClusterID: "10.255.0.256" is not an IPv4 dotted-quad cluster ID'],
+  ])('refuses %s, naming the field', (_name, text, message) => {
+    expect(() => loadConfig(text, 'n1')).toThrow(message);
+  });
+});
+
+describe('loadConfig: BGPPeer next hop, local AS and allowed local AS', () => {
+  const one = (spec: string): ReturnType<typeof loadConfig>['peers'][number] => {
+    const c = loadConfig(docs(BASE_NODE, peer('p', spec)), 'n1');
+    expect(c.peers).toHaveLength(1);
+    return c.peers[0] as ReturnType<typeof loadConfig>['peers'][number];
+  };
+
+  it.each([
+    ['no next hop setting, eBGP', '{peerIP: 192.0.2.9, asNumber: 65001}', 'Auto'],
+    ['no next hop setting, iBGP', '{peerIP: 192.0.2.9, asNumber: 64512}', 'Auto'],
+    ['nextHopMode Auto', '{peerIP: 192.0.2.9, asNumber: 65001, nextHopMode: Auto}', 'Auto'],
+    ['nextHopMode Self', '{peerIP: 192.0.2.9, asNumber: 65001, nextHopMode: Self}', 'Self'],
+    ['nextHopMode Keep', '{peerIP: 192.0.2.9, asNumber: 65001, nextHopMode: Keep}', 'Keep'],
+    ['nextHopMode Self towards iBGP', '{peerIP: 192.0.2.9, asNumber: 64512, nextHopMode: Self}', 'Self'],
+    ['nextHopMode Keep towards iBGP', '{peerIP: 192.0.2.9, asNumber: 64512, nextHopMode: Keep}', 'Keep'],
+    ['keepOriginalNextHop true, eBGP: Keep', '{peerIP: 192.0.2.9, asNumber: 65001, keepOriginalNextHop: true}', 'Keep'],
+    ['keepOriginalNextHop true, iBGP: Auto (Keep is for eBGP only)', '{peerIP: 192.0.2.9, asNumber: 64512, keepOriginalNextHop: true}', 'Auto'],
+    ['keepOriginalNextHop true, iBGP by localASNumber: Auto', '{peerIP: 192.0.2.9, asNumber: 65100, localASNumber: 65100, keepOriginalNextHop: true}', 'Auto'],
+    ['keepOriginalNextHop true, eBGP by localASNumber: Keep', '{peerIP: 192.0.2.9, asNumber: 64512, localASNumber: 65100, keepOriginalNextHop: true}', 'Keep'],
+    ['keepOriginalNextHop false, eBGP: Auto', '{peerIP: 192.0.2.9, asNumber: 65001, keepOriginalNextHop: false}', 'Auto'],
+  ])('%s', (_name, spec, mode) => {
+    expect(one(spec).nextHopMode).toBe(mode);
+  });
+
+  it('reads localASNumber (integer or asdot); absent, the field is absent', () => {
+    expect(one('{peerIP: 192.0.2.9, asNumber: 65001, localASNumber: 65100}').localAsNumber).toBe(65100);
+    expect(one('{peerIP: 192.0.2.9, asNumber: 65001, localASNumber: "1.10"}').localAsNumber).toBe(65546);
+    expect('localAsNumber' in one('{peerIP: 192.0.2.9, asNumber: 65001}')).toBe(false);
+  });
+
+  it('reads numAllowedLocalASNumbers, 0 by default', () => {
+    expect(one('{peerIP: 192.0.2.9, asNumber: 65001}').allowedLocalAs).toBe(0);
+    expect(one('{peerIP: 192.0.2.9, asNumber: 65001, numAllowedLocalASNumbers: 3}').allowedLocalAs).toBe(3);
+    expect(one('{peerIP: 192.0.2.9, asNumber: 65001, numAllowedLocalASNumbers: 10}').allowedLocalAs).toBe(10);
+  });
+
+  it.each([
+    ['a nextHopMode that is not one of the three', '{peerIP: 192.0.2.9, asNumber: 1, nextHopMode: self}', 'BGPPeer p: spec.nextHopMode: "self" is not one of Auto, Self, Keep'],
+    ['a nextHopMode that is not a string', '{peerIP: 192.0.2.9, asNumber: 1, nextHopMode: 1}', 'BGPPeer p: spec.nextHopMode: must be a string, not 1'],
+    ['keepOriginalNextHop with nextHopMode', '{peerIP: 192.0.2.9, asNumber: 1, nextHopMode: Self, keepOriginalNextHop: true}', 'BGPPeer p: spec.keepOriginalNextHop: cannot be combined with nextHopMode'],
+    ['keepOriginalNextHop that is not a boolean', '{peerIP: 192.0.2.9, asNumber: 1, keepOriginalNextHop: "yes"}', 'BGPPeer p: spec.keepOriginalNextHop: must be true or false, not "yes"'],
+    ['localASNumber 0', '{peerIP: 192.0.2.9, asNumber: 1, localASNumber: 0}', 'BGPPeer p: spec.localASNumber: 0 is not a valid AS number'],
+    ['localASNumber too large', '{peerIP: 192.0.2.9, asNumber: 1, localASNumber: 4294967296}', 'BGPPeer p: spec.localASNumber: 4294967296 is not a valid AS number'],
+    ['numAllowedLocalASNumbers above 10', '{peerIP: 192.0.2.9, asNumber: 1, numAllowedLocalASNumbers: 11}', 'BGPPeer p: spec.numAllowedLocalASNumbers: 11 is not an integer 0..10'],
+    ['numAllowedLocalASNumbers negative', '{peerIP: 192.0.2.9, asNumber: 1, numAllowedLocalASNumbers: -1}', 'BGPPeer p: spec.numAllowedLocalASNumbers: -1 is not an integer 0..10'],
+    ['numAllowedLocalASNumbers not an integer', '{peerIP: 192.0.2.9, asNumber: 1, numAllowedLocalASNumbers: 1.5}', 'BGPPeer p: spec.numAllowedLocalASNumbers: 1.5 is not an integer 0..10'],
+  ])('refuses %s, naming the field', (_name, spec, message) => {
+    expect(() => loadConfig(docs(BASE_NODE, peer('p', spec)), 'n1')).toThrow(message);
+  });
+});
+
+describe('loadConfig: KbgpConfiguration decision and ADD-PATH settings', () => {
+  const PEER = peer('p', '{peerIP: 192.0.2.9, asNumber: 65001}');
+
+  it('defaults: 16 paths, MED compared within one neighbouring AS, ADD-PATH both ways', () => {
+    const c = loadConfig(docs(BASE_NODE, PEER, kbgp('{nodeName: n1}')), 'n1');
+    expect([c.maxPaths, c.alwaysCompareMed, c.peers[0]?.addPath]).toEqual([16, false, 'Both']);
+    const bare = loadConfig(docs(BASE_NODE, PEER), 'n1');
+    expect([bare.maxPaths, bare.alwaysCompareMed, bare.peers[0]?.addPath]).toEqual([16, false, 'Both']);
+  });
+
+  it.each([
+    ['maxPaths 1', '{maxPaths: 1}', { maxPaths: 1, alwaysCompareMed: false }],
+    ['maxPaths 256', '{maxPaths: 256}', { maxPaths: 256, alwaysCompareMed: false }],
+    ['alwaysCompareMed', '{alwaysCompareMed: true}', { maxPaths: 16, alwaysCompareMed: true }],
+    ['alwaysCompareMed false', '{alwaysCompareMed: false, maxPaths: 4}', { maxPaths: 4, alwaysCompareMed: false }],
+  ])('reads %s', (_name, spec, expected) => {
+    const c = loadConfig(docs(BASE_NODE, kbgp(spec)), 'n1');
+    expect({ maxPaths: c.maxPaths, alwaysCompareMed: c.alwaysCompareMed }).toEqual(expected);
+  });
+
+  it.each(['Both', 'Receive', 'Send', 'Off'])('reads peerSettings addPath %s', (setting) => {
+    const c = loadConfig(docs(BASE_NODE, PEER, peer('q', '{peerIP: 192.0.2.10, asNumber: 65001}'), kbgp(`{peerSettings: [{peer: p, addPath: ${setting}}]}`)), 'n1');
+    expect(c.peers.map((p) => [p.name, p.addPath])).toEqual([
+      ['p', setting],
+      ['q', 'Both'],
+    ]);
+  });
+
+  it.each([
+    ['maxPaths 0', docs(BASE_NODE, kbgp('{maxPaths: 0}')), 'KbgpConfiguration n1: spec.maxPaths: 0 is not an integer 1..256'],
+    ['maxPaths 257', docs(BASE_NODE, kbgp('{maxPaths: 257}')), 'KbgpConfiguration n1: spec.maxPaths: 257 is not an integer 1..256'],
+    ['maxPaths as text', docs(BASE_NODE, kbgp('{maxPaths: "4"}')), 'KbgpConfiguration n1: spec.maxPaths: "4" is not an integer 1..256'],
+    ['alwaysCompareMed as text', docs(BASE_NODE, kbgp('{alwaysCompareMed: "yes"}')), 'KbgpConfiguration n1: spec.alwaysCompareMed: must be true or false, not "yes"'],
+    ['an addPath setting in the wrong case', docs(BASE_NODE, PEER, kbgp('{peerSettings: [{peer: p, addPath: both}]}')), 'KbgpConfiguration n1: spec.peerSettings[0].addPath: "both" is not one of Both, Receive, Send, Off'],
+    ['an addPath setting that is not one', docs(BASE_NODE, PEER, kbgp('{peerSettings: [{peer: p, addPath: true}]}')), 'KbgpConfiguration n1: spec.peerSettings[0].addPath: must be a string, not true'],
+  ])('refuses %s, naming the field', (_name, text, message) => {
+    expect(() => loadConfig(text, 'n1')).toThrow(message);
+  });
+});

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PathAttributes } from '../../src/bgp/index.js';
-import { compareRoutes, equalForMultipath, selectBest } from '../../src/rib/decision.js';
+import { type DecisionStep, compareRoutes, equalForMultipath, selectBest } from '../../src/rib/decision.js';
 import type { Route, RouteSource } from '../../src/rib/route.js';
 
 const ibgpPeer = (address: string, bgpIdentifier = address): RouteSource => ({ kind: 'peer', address, asn: 64512, bgpIdentifier, ebgp: false, routeReflectorClient: false });
@@ -75,6 +75,41 @@ describe('compareRoutes', () => {
 
   it('refuses to pick between two identical routes', () => {
     expect(() => compareRoutes(ref, { ...ref })).toThrow();
+  });
+});
+
+describe('compareRoutes: the last tie-breakers', () => {
+  const originated = (name: string): Route => ({ attributes: REF_ATTRS, nextHop: '', source: { kind: 'local', name } });
+  /** Paths of one prefix from one ADD-PATH peer: the same source, told apart by the path identifier only. */
+  const addPath = (pathId: number | undefined): Route => ({ ...variant({}, ibgpPeer('192.0.2.20')), ...(pathId === undefined ? {} : { pathId }) });
+
+  /** Each row: [name, the preferred route, the other, the step that must decide]. */
+  const rows: [string, Route, Route, DecisionStep][] = [
+    ['two originations of one prefix: by the name of their set', originated('a-static'), originated('k8s'), 'peer-address'],
+    ['two originations: names compare by code unit, upper case first', originated('K8s'), originated('k8s'), 'peer-address'],
+    ['two originations: a name before its extension', originated('k8s'), originated('k8s-lb'), 'peer-address'],
+    ['two paths from one ADD-PATH peer: the lower path identifier', addPath(1), addPath(2), 'path-id'],
+    ['two paths from one ADD-PATH peer: identifiers compare as numbers (9 before 10)', addPath(9), addPath(10), 'path-id'],
+    ['two paths from one ADD-PATH peer: no identifier counts as 0', addPath(undefined), addPath(1), 'path-id'],
+    ['two paths from one ADD-PATH peer: the full 32-bit range', addPath(0x7fffffff), addPath(0xffffffff), 'path-id'],
+  ];
+
+  it('has rows', () => expect(rows.length).toBe(7));
+
+  it.each(rows)('%s, in both directions', (_name, winner, loser, step) => {
+    expect(compareRoutes(winner, loser)).toEqual({ order: -1, decidedBy: step });
+    expect(compareRoutes(loser, winner)).toEqual({ order: 1, decidedBy: step });
+  });
+
+  it('refuses two originations of one prefix from the same set, or one path identifier twice', () => {
+    expect(() => compareRoutes(originated('k8s'), originated('k8s'))).toThrow(/equal on every decision step/);
+    expect(() => compareRoutes(addPath(0), addPath(undefined))).toThrow(/equal on every decision step/);
+  });
+
+  it('puts the paths of one ADD-PATH peer in one multipath set, lowest identifier best', () => {
+    const s = selectBest([addPath(3), addPath(1), addPath(2)], 4);
+    expect(s?.multipath.map((r) => r.pathId)).toEqual([1, 2, 3]);
+    expect(s?.decidedBy).toBe('path-id');
   });
 });
 

@@ -3,72 +3,22 @@
  * update groups, decoded again to check what each member was told. No sockets.
  */
 import { describe, expect, it } from 'vitest';
+import { AsPathSegmentType, type PathAttributes, formatPrefix, parsePrefix } from '../../src/bgp/index.js';
 import {
-  AsPathSegmentType,
-  type BgpMessage,
-  type MessageContext,
-  MessageType,
-  type PathAttributes,
-  type Prefix,
-  type UpdateMessage,
-  decodeMessage,
-  formatPrefix,
-  parsePrefix,
-} from '../../src/bgp/index.js';
-import type { ExportPolicy } from '../../src/rib/export.js';
-import { Rib, type PeerSourceInfo } from '../../src/rib/rib.js';
-import type { SessionFormat } from '../../src/rib/update-group.js';
-
-const V4 = 0x101;
-const V6 = 0x201;
-const CTX: MessageContext = { fourOctetAs: true, maxMessageLength: 4096 };
-const ADD_PATH_CTX: MessageContext = { ...CTX, addPath: new Set([V4, V6]) };
-const FORMAT: SessionFormat = { ctx: CTX, families: new Set([V4, V6]), addPathSend: new Set() };
-const ADD_PATH_FORMAT: SessionFormat = { ctx: ADD_PATH_CTX, families: new Set([V4, V6]), addPathSend: new Set([V4, V6]) };
-
-const LOCAL_AS = 64512;
-const rib = (o: Partial<ConstructorParameters<typeof Rib>[0]> = {}): Rib => new Rib({ localAs: LOCAL_AS, routerId: '10.0.0.1', maxPaths: 16, ...o });
-
-const ebgpPeer = (address: string, asn: number): PeerSourceInfo => ({ address, asn, bgpIdentifier: address, ebgp: true, routeReflectorClient: false });
-const ibgpPeer = (address: string, client = false): PeerSourceInfo => ({ address, asn: LOCAL_AS, bgpIdentifier: address, ebgp: false, routeReflectorClient: client });
-
-const ebgpPolicy = (peerAs: number): ExportPolicy => ({ localAs: LOCAL_AS, peerAs, ebgp: true, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1', selfV6: '2001:db8::1' });
-const ibgpPolicy = (o: Partial<ExportPolicy> = {}): ExportPolicy => ({ localAs: LOCAL_AS, peerAs: LOCAL_AS, ebgp: false, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1', ...o });
-
-function announce(prefixes: string[], attrs: Partial<PathAttributes> & { nextHop: string }): UpdateMessage {
-  return { type: MessageType.Update, withdrawnRoutes: [], attributes: { origin: 0, asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65001] }], ...attrs }, nlri: prefixes.map((p) => parsePrefix(p)) };
-}
-function withdraw(prefixes: string[]): UpdateMessage {
-  return { type: MessageType.Update, withdrawnRoutes: prefixes.map((p) => parsePrefix(p)), attributes: {}, nlri: [] };
-}
-
-/** Everything the member would be sent now, decoded. */
-function pull(r: Rib, member: object, ctx: MessageContext = CTX): UpdateMessage[] {
-  const out: UpdateMessage[] = [];
-  for (let i = 0; i < 10_000; i++) {
-    const b = r.next(member);
-    if (b === undefined) return out;
-    const m: BgpMessage = decodeMessage(b, ctx);
-    if (m.type !== MessageType.Update) throw new Error(`not an UPDATE: ${m.type}`);
-    out.push(m);
-  }
-  throw new Error('more than 10000 messages');
-}
-
-/** The member's view after applying `updates`, as prefix → attributes (text keys; a test, not the hot path). */
-function table(updates: readonly UpdateMessage[]): Map<string, PathAttributes & { mpNextHop?: string }> {
-  const t = new Map<string, PathAttributes & { mpNextHop?: string }>();
-  const key = (p: Prefix): string => (p.pathId === undefined ? formatPrefix(p) : `${formatPrefix(p)}#${p.pathId}`);
-  for (const u of updates) {
-    for (const p of u.withdrawnRoutes) t.delete(key(p));
-    for (const p of u.mpUnreach?.withdrawnRoutes ?? []) t.delete(key(p));
-    for (const p of u.nlri) t.set(key(p), u.attributes);
-    for (const p of u.mpReach?.nlri ?? []) t.set(key(p), { ...u.attributes, mpNextHop: u.mpReach?.nextHop ?? '' });
-  }
-  return t;
-}
-
-const isEndOfRib = (u: UpdateMessage): boolean => u.endOfRib !== undefined;
+  ADD_PATH_CTX,
+  ADD_PATH_FORMAT,
+  FORMAT,
+  announce,
+  ebgpPeer,
+  ebgpPolicy,
+  ibgpPeer,
+  ibgpPolicy,
+  isEndOfRib,
+  pull,
+  rib,
+  table,
+  withdraw,
+} from '../helpers/rib.js';
 
 describe('Rib: eBGP propagation', () => {
   it('sends what one eBGP peer announced to another, with our AS prepended, next hop self, no LOCAL_PREF, then End-of-RIB', () => {

@@ -184,6 +184,10 @@ export function frrConfig(spec: RouterSpec, originated: readonly Originated[], d
     'frr defaults traditional',
     `hostname kbgp-frr-${spec.routerId}`,
     `log file ${join(dir, 'bgpd.log')}`,
+    // Route-map changes are applied after this many seconds (default 5). Before the route-maps:
+    // defining them at startup is a change too, and with the default FRR re-sends every route to
+    // every peer up by then 5 s after it started (a duplicate UPDATE per route).
+    'bgp route-map delay-timer 1',
     '!',
     ...originated.flatMap(routeMapLines),
     `route-map ${OUT_MAP} permit ${OUT_MAP_LAST_SEQ}`,
@@ -196,8 +200,6 @@ export function frrConfig(spec: RouterSpec, originated: readonly Originated[], d
     ' no bgp ebgp-requires-policy',
     ' no bgp network import-check',
     ' no bgp default ipv4-unicast',
-    // Route-map changes at runtime are applied after this many seconds (default 5).
-    ' bgp route-map delay-timer 1',
     ...(spec.clusterId !== undefined ? [` bgp cluster-id ${spec.clusterId}`] : []),
     ...spec.peers.flatMap((p) => neighborLines(spec, p)),
   ];

@@ -13,7 +13,8 @@
  * - A local route with an explicit next hop keeps it on eBGP export.
  * - `gobgp global rib add` defaults to ORIGIN incomplete; the driver says `origin igp`.
  * - Its JSON has no ADD-PATH path identifiers; routes() takes them from the ID column of the text
- *   `neighbor X adj-in` for peers with addPathReceive.
+ *   `neighbor X adj-in` for peers with addPathReceive, matched by prefix and next hop: the text
+ *   view and `global rib -j` list a prefix's paths in different orders.
  * - The 4-octet AS capability is always advertised (capabilitiesFromConfig), so `fourOctetAs: false`
  *   is refused. `idle-hold-time-after-reset` (default 30 s) is cut to 1 s for hold-timer tests.
  */
@@ -180,20 +181,23 @@ class GobgpRouter extends BaseRouter {
 
   /**
    * GoBGP 3.10's JSON has no path identifiers; its text `neighbor X adj-in` has them in an ID
-   * column. For peers that send ADD-PATH, attach them, the n-th ID of a prefix to its n-th path.
+   * column, next to the next hop. For peers that send ADD-PATH, attach them by peer, prefix and
+   * next hop (the text and the global RIB list a prefix's paths in different orders); paths that
+   * share all three take the remaining IDs in order.
    */
   private async withPathIds(routes: RouterRoute[], family: Family): Promise<RouterRoute[]> {
     const ids = new Map<string, number[]>();
     for (const p of this.spec.peers.filter((x) => x.addPathReceive)) {
       const text = await this.gobgp('neighbor', p.address, 'adj-in', '-a', family);
-      for (const m of text.matchAll(/^\s*(\d+)\s+(\S+\/\d+)\s/gm)) {
-        const key = `${normaliseAddress(p.address)}|${normalisePrefix(m[2] ?? '')}`;
+      for (const m of text.matchAll(/^\s*(\d+)\s+(\S+\/\d+)\s+(\S+)\s/gm)) {
+        const nh = m[3] ?? '';
+        const key = `${normaliseAddress(p.address)}|${normalisePrefix(m[2] ?? '')}|${/^[0-9a-fA-F.:]+$/.test(nh) ? normaliseAddress(nh, family) : nh}`;
         ids.set(key, [...(ids.get(key) ?? []), Number(m[1])]);
       }
     }
     if (ids.size === 0) return routes;
     return routes.map((r) => {
-      const next = ids.get(`${r.fromPeer}|${r.prefix}`)?.shift();
+      const next = ids.get(`${r.fromPeer}|${r.prefix}|${r.nextHop}`)?.shift();
       return next !== undefined && next !== 0 ? { ...r, pathId: next } : r;
     });
   }
