@@ -160,7 +160,18 @@ export class Session {
       return;
     }
     if (state === 'Connect' || state === 'Active') {
-      this.abortPending(this.main);
+      // Our own attempt may already be accepted at the peer, which may keep it and drop this one:
+      // cancelling it could leave neither. It goes on as a candidate; collision detection then
+      // keeps one of the two, the same one at both ends.
+      const pending = this.main.pending;
+      if (pending !== undefined) {
+        const candidate = this.instance({ ...initialState(this.settings), state: 'Connect' });
+        this.candidate = candidate;
+        this.main.pending = undefined;
+        pending.removeAllListeners('connect');
+        pending.removeAllListeners('error');
+        this.watchPending(candidate, pending);
+      }
       this.attach(this.main, socket, 'in');
       this.dispatch(this.main, { type: 'TcpConnectionConfirmed' });
       return;
@@ -224,7 +235,8 @@ export class Session {
     const other = inst === this.main ? this.candidate : this.main;
     if (other === undefined || other.conn === undefined || !other.conn.open) return false;
     if (other.fsm.state === 'Established') {
-      const restarted = open.capabilities.some((c) => c.kind === 'graceful-restart');
+      // Only a connection the peer opened says it restarted; an answer to ours says nothing.
+      const restarted = inst.direction === 'in' && open.capabilities.some((c) => c.kind === 'graceful-restart');
       if (!restarted) {
         this.dump(inst);
         return true;
@@ -271,6 +283,7 @@ export class Session {
     const c = this.candidate;
     if (c === undefined) return;
     c.timers.stopAll();
+    this.abortPending(c);
     c.conn?.close();
     this.candidate = undefined;
   }
@@ -305,10 +318,14 @@ export class Session {
     }
     // The peer may resolve a collision first and close our connection while its own is still
     // being opened: that connection is then the session, not a candidate behind an idle one.
-    if (isMain && next.state === 'Idle' && this.candidate?.conn !== undefined) {
+    if (isMain && next.state === 'Idle' && this.candidate !== undefined) {
       const c = this.candidate;
-      this.deps.logger.debug({ direction: c.direction, state: c.fsm.state }, 'the other connection carries on as the session');
-      this.promote(c);
+      if (c.conn === undefined) {
+        this.dropCandidate();
+      } else {
+        this.deps.logger.debug({ direction: c.direction, state: c.fsm.state }, 'the other connection carries on as the session');
+        this.promote(c);
+      }
     }
   }
 
@@ -358,14 +375,21 @@ export class Session {
 
   private connectOut(inst: Instance): void {
     this.abortPending(inst);
-    const socket = this.connectSocket(this.endpoint);
+    this.watchPending(inst, this.connectSocket(this.endpoint));
+  }
+
+  private watchPending(inst: Instance, socket: Socket): void {
     inst.pending = socket;
     socket.once('connect', () => {
       if (inst.pending !== socket) return;
       inst.pending = undefined;
       socket.removeAllListeners('error');
-      if (inst.fsm.state !== 'Connect' && inst.fsm.state !== 'Active') {
+      socket.on('error', () => undefined);
+      // A candidate attempt that connects after the session is up would only look like a restart.
+      const late = inst === this.candidate && this.main.fsm.state === 'Established';
+      if (late || (inst.fsm.state !== 'Connect' && inst.fsm.state !== 'Active')) {
         socket.destroy();
+        if (late) this.dropCandidate();
         return;
       }
       this.attach(inst, socket, 'out');
@@ -375,7 +399,9 @@ export class Session {
       if (inst.pending !== socket) return;
       inst.pending = undefined;
       socket.destroy();
-      this.dispatch(inst, { type: 'TcpConnectionFails', error: e.code ?? e.message });
+      // A candidate attempt that fails just goes: the session is the main one's.
+      if (inst === this.candidate) this.dropCandidate();
+      else if (inst === this.main) this.dispatch(inst, { type: 'TcpConnectionFails', error: e.code ?? e.message });
     });
   }
 }

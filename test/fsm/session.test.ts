@@ -1,7 +1,7 @@
 /**
  * The session shell on real sockets, without the daemon: what happens around the pure machine.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { Socket, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { MessageType } from '../../src/bgp/index.js';
@@ -135,5 +135,47 @@ describe('Session', () => {
     expect(s.since).toBe(since);
     expect(inbound).toHaveLength(1);
     expect(theirs.closed).toBe(false);
+  });
+
+  it('keeps its own connection attempt when the peer connects meanwhile, and collision detection picks one', async () => {
+    // kbgp is in Connect with its attempt still under way when the peer's connection arrives. The
+    // attempt must not be cancelled: the peer may already hold it and keep it. Here kbgp has the
+    // higher BGP Identifier, so its own connection is the one both ends keep (RFC 4271 §6.8).
+    const active = { ...settings, passive: false };
+    let attempt: Socket | undefined;
+    const s = new Session({ address: '127.0.2.31', port: 11189 }, active, true, { established: () => undefined, update: () => undefined, routeRefresh: () => undefined, down: () => undefined }, {
+      clock: systemClock,
+      random: Math.random,
+      logger: pino({ level: 'silent' }),
+      // An attempt that connects only when the test says so.
+      connect: () => {
+        attempt = new Socket();
+        return attempt;
+      },
+    });
+    sessions.push(s);
+    const { server, peer } = RawPeer.listen('127.0.2.31', 11189);
+    servers.push(server);
+    server.on('connection', (sock: Socket) => sockets.push(sock));
+    await listen(s, 11189);
+    s.start();
+    await until(() => attempt !== undefined, 3000, 'the outgoing attempt');
+    expect(s.state).toBe('Connect');
+    const theirs = await RawPeer.connect('127.0.2.30', 11189, '127.0.2.31');
+    peers.push(theirs);
+    await theirs.waitFor(isType(MessageType.Open));
+    attempt?.connect({ host: '127.0.2.31', port: 11189, localAddress: '127.0.2.30' });
+    const ours = await peer;
+    peers.push(ours);
+    await ours.waitFor(isType(MessageType.Open));
+    // The peer, lower identifier, sends its OPEN on both.
+    theirs.open(65001, '127.0.2.1');
+    ours.open(65001, '127.0.2.1');
+    const n = await theirs.waitFor(isType(MessageType.Notification));
+    expect([n.code, n.subcode]).toEqual([6, 7]);
+    await until(() => s.state === 'Established', 3000, 'Established on our own connection');
+    await ours.waitFor(isType(MessageType.Keepalive));
+    expect(ours.closed).toBe(false);
+    expect(s.localAddress).toBe('127.0.2.30');
   });
 });
