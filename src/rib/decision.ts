@@ -131,6 +131,58 @@ export function equalForMultipath(a: Route, b: Route, o: DecisionOptions = {}): 
   return true;
 }
 
+export interface Ranking<R extends Route> {
+  /** Best first, then the rest of the multipath set, then every other route. */
+  readonly ordered: readonly R[];
+  /** How many of the first routes form the multipath set (at least 1 when there is a route). */
+  readonly multipath: number;
+}
+
+/**
+ * The RFC 4271 §9.1.2.2 procedure: step by step, remove the routes that are not the most preferred
+ * on that step. Done pairwise, MED is not transitive (A beats B on MED, B beats C on router ID, C
+ * beats A on router ID with A and C from different ASes), so sorting would make the best route
+ * depend on arrival order; elimination does not. The routes left before the router-ID step are the
+ * multipath set. The rest follow in a total order (MED compared across ASes), only so that the list
+ * reads the same whatever order routes arrived in.
+ */
+export function rankRoutes<R extends Route>(candidates: readonly R[], maxPaths = 1, o: DecisionOptions = {}): Ranking<R> {
+  if (candidates.length <= 1) return { ordered: candidates, multipath: candidates.length };
+  let left: readonly R[] = candidates;
+  let multipathSet: readonly R[] | undefined;
+  for (const { step, compare } of DECISION_STEPS) {
+    if (step === 'router-id') multipathSet = left;
+    if (left.length === 1) break;
+    left = step === 'med' && o.alwaysCompareMed !== true ? bestMedPerNeighbourAs(left) : keepBest(left, (a, b) => compare(a, b, o));
+  }
+  if (left.length !== 1) throw new Error('two routes are equal on every decision step: the same path was offered twice');
+  const best = left[0] as R;
+  const total = { ...o, alwaysCompareMed: true };
+  const byTotal = (a: R, b: R): number => (a === best ? -1 : b === best ? 1 : compareRoutes(a, b, total).order);
+  const multipath = [...(multipathSet ?? [best])].sort(byTotal).slice(0, Math.max(1, maxPaths));
+  const rest = candidates.filter((r) => !multipath.includes(r)).sort(byTotal);
+  return { ordered: [...multipath, ...rest], multipath: multipath.length };
+}
+
+/** The routes that no other route beats on a single (transitive) step. */
+function keepBest<R extends Route>(routes: readonly R[], compare: (a: R, b: R) => number): R[] {
+  let best = routes[0] as R;
+  for (const r of routes) if (compare(r, best) < 0) best = r;
+  return routes.filter((r) => compare(r, best) === 0);
+}
+
+/** §9.1.2.2 c: within each neighbouring AS, only the routes with the lowest MED stay. */
+function bestMedPerNeighbourAs<R extends Route>(routes: readonly R[]): R[] {
+  const lowest = new Map<number | undefined, number>();
+  for (const r of routes) {
+    const as = neighbourAs(r);
+    const med = r.attributes.med ?? 0;
+    const seen = lowest.get(as);
+    if (seen === undefined || med < seen) lowest.set(as, med);
+  }
+  return routes.filter((r) => (r.attributes.med ?? 0) === lowest.get(neighbourAs(r)));
+}
+
 export interface Selection {
   readonly best: Route;
   /** The best route first, then the others equal to it for multipath, up to `maxPaths`. */
@@ -142,9 +194,8 @@ export interface Selection {
 /** The best route among candidates for one prefix, and its multipath set. */
 export function selectBest(candidates: readonly Route[], maxPaths = 1, o: DecisionOptions = {}): Selection | undefined {
   if (candidates.length === 0) return undefined;
-  const sorted = [...candidates].sort((a, b) => compareRoutes(a, b, o).order);
-  const best = sorted[0] as Route;
-  const runnerUp = sorted[1];
-  const multipath = sorted.filter((r) => equalForMultipath(best, r, o)).slice(0, Math.max(1, maxPaths));
-  return runnerUp === undefined ? { best, multipath } : { best, multipath, decidedBy: compareRoutes(best, runnerUp, o).decidedBy };
+  const { ordered, multipath } = rankRoutes(candidates, maxPaths, o);
+  const best = ordered[0] as Route;
+  const runnerUp = ordered[1];
+  return runnerUp === undefined ? { best, multipath: ordered.slice(0, multipath) } : { best, multipath: ordered.slice(0, multipath), decidedBy: compareRoutes(best, runnerUp, o).decidedBy };
 }

@@ -17,7 +17,7 @@
  */
 import { Afi, type PathAttributes, type Prefix, type UpdateMessage, parseIpv4, parseIpv6, withPathId } from '../bgp/index.js';
 import { AttributeStore } from './attribute-store.js';
-import { type DecisionOptions, type DecisionStep, compareRoutes, equalForMultipath } from './decision.js';
+import { type DecisionOptions, type DecisionStep, compareRoutes, rankRoutes } from './decision.js';
 import type { ExportPolicy } from './export.js';
 import { PrefixTrie } from './prefix-trie.js';
 import type { Route, RouteSource } from './route.js';
@@ -98,6 +98,8 @@ const NO_ROUTES: readonly RibRoute[] = Object.freeze([]);
 class Source {
   /** Routes by attributes (interned); a few per attribute set at most (next hops, path IDs). */
   readonly routes = new Map<PathAttributes, RibRoute[]>();
+  /** An origination set's prefixes as last set, to compute the next difference without a walk. */
+  originated?: Record<Afi, PrefixTrie<RibRoute>>;
   constructor(
     readonly route: RouteSource,
     readonly info?: PeerSourceInfo,
@@ -268,12 +270,13 @@ export class Rib {
       wanted[r.prefix.afi].set(r.prefix, this.routeFor(src, attributes, '', undefined, 0));
       this.store.release(attributes);
     }
-    // Gone: held now, not wanted.
+    const held = src.originated ?? wanted;
+    src.originated = wanted;
+    // Withdrawn first: what was originated and is no longer wanted.
     for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) {
+      if (held === wanted) break;
       const gone: Prefix[] = [];
-      for (const [prefix, dest] of this.tries[afi].entries()) {
-        if (!wanted[afi].has(prefix) && dest.routes.some((r) => r.source === src.route)) gone.push(prefix);
-      }
+      for (const [prefix] of held[afi].entries()) if (!wanted[afi].has(prefix)) gone.push(prefix);
       for (const p of gone) this.withdraw(src, p);
     }
     for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) for (const [prefix, route] of wanted[afi].entries()) this.announce(src, prefix, route);
@@ -415,21 +418,19 @@ export class Rib {
   /** Sorts `routes` into `dest` and marks it changed when its multipath set is not what it was. */
   private reorder(dest: Destination, routes: RibRoute[]): void {
     const o = this.options;
-    if (routes.length > 1) {
-      routes.sort((a, b) => {
-        const ea = a.ineligible === undefined;
-        if (ea !== (b.ineligible === undefined)) return ea ? -1 : 1;
-        return compareRoutes(a, b, o).order;
-      });
-    }
     let multipath = 0;
-    const best = routes[0];
-    if (best !== undefined && best.ineligible === undefined) {
-      multipath = 1;
-      while (multipath < routes.length && multipath < o.maxPaths) {
-        const r = routes[multipath] as RibRoute;
-        if (r.ineligible !== undefined || !equalForMultipath(best, r, o)) break;
-        multipath++;
+    if (routes.length === 1) {
+      multipath = (routes[0] as RibRoute).ineligible === undefined ? 1 : 0;
+    } else if (routes.length > 1) {
+      const eligible = routes.filter((r) => r.ineligible === undefined);
+      const ranked = rankRoutes(eligible, o.maxPaths, o);
+      multipath = ranked.multipath;
+      if (eligible.length < routes.length) {
+        const total = { ...o, alwaysCompareMed: true };
+        const ineligible = routes.filter((r) => r.ineligible !== undefined).sort((a, b) => compareRoutes(a, b, total).order);
+        routes = [...ranked.ordered, ...ineligible];
+      } else {
+        routes = ranked.ordered as RibRoute[];
       }
     }
     const before = dest.routes;

@@ -161,6 +161,8 @@ class PendingQueue {
 
 /** Destinations drained per batch: enough to fill many messages per attribute set, few enough to keep latency low. */
 const BATCH = 8192;
+/** Distinct exported attribute sets remembered for sharing. */
+const INTERNED_MAX = 65536;
 /** Log entries a member may move past before the log is trimmed. */
 const TRIM_EVERY = 256;
 
@@ -339,6 +341,8 @@ export class UpdateGroup {
       encodePathAttributes(w, res.value.attributes, { fourOctetAs: true });
       const key = `${w.finish().toString('latin1')}|${res.value.mp?.nextHop ?? ''}|${res.value.mp?.linkLocalNextHop ?? ''}`;
       value = this.interned.get(key) ?? res.value;
+      // Bounded: forgetting only costs an UPDATE that repeats what the peer holds.
+      if (this.interned.size >= INTERNED_MAX) this.interned.clear();
       this.interned.set(key, value);
     }
     cache.set(r, value);
