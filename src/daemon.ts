@@ -164,7 +164,7 @@ export class Daemon {
           const r = this.rib.apply(p.address, u);
           if (u.treatAsWithdraw !== undefined) logger.warn({ problems: u.treatAsWithdraw.map((x) => x.reason) }, 'UPDATE treated as withdraw (RFC 7606)');
           if (u.endOfRib !== undefined) logger.info({ afi: u.endOfRib.afi, received: this.rib.receivedCount(p.address) }, 'End-of-RIB received');
-          else if (logger.isLevelEnabled('trace')) logger.trace({ announced: r.announced, withdrawn: r.withdrawn }, 'UPDATE');
+          else if (logger.isLevelEnabled('debug')) logger.debug({ announced: r.announced, withdrawn: r.withdrawn }, 'UPDATE');
           this.pumpAll();
         },
         routeRefresh: () => {
