@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { parseAllDocuments } from 'yaml';
-import { type Prefix, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
+import { type Prefix, normalizeAddress, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
 import type { OriginatedRoute } from '../rib/origination.js';
 import { ConfigError, Fields, type Json, parseDuration } from './fields.js';
 
@@ -87,7 +87,8 @@ function peerIp(f: Fields, field: string, defaultPort: number): { address: strin
   if (isIP(address) === 0) throw f.error(field, `${JSON.stringify(v)} is not an IP address with an optional port`);
   const p = port === undefined ? defaultPort : Number(port);
   if (!(p >= 1 && p <= 65535)) throw f.error(field, `port ${port} is not 1..65535`);
-  return { address, port: p };
+  // Canonical text (RFC 5952), as sockets report addresses: a peer is matched by it.
+  return { address: normalizeAddress(address), port: p };
 }
 
 function cidrAddress(f: Fields, field: string, family: 4 | 6): string | undefined {
@@ -95,7 +96,7 @@ function cidrAddress(f: Fields, field: string, family: 4 | 6): string | undefine
   if (v === undefined) return undefined;
   const address = v.split('/')[0] ?? '';
   if (isIP(address) !== family) throw f.error(field, `${JSON.stringify(v)} is not an IPv${family} address (with optional /length)`);
-  return address;
+  return normalizeAddress(address);
 }
 
 interface Doc {

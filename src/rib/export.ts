@@ -90,7 +90,8 @@ function onSharedSubnet(nextHop: string, p: ExportPolicy): boolean {
 
 /** The next hop to send for a route of family `v6 ? IPv6 : IPv4`; undefined when there is none. */
 function nextHopFor(route: Route, v6: boolean, p: ExportPolicy): MpNextHop | undefined {
-  const self = v6 ? (p.selfV6 ?? (p.selfV4 === undefined ? undefined : `::ffff:${p.selfV4}`)) : p.selfV4;
+  // An IPv6-only node reaches an IPv4 route's peer through its IPv6 address where RFC 8950 allows.
+  const self = v6 ? (p.selfV6 ?? (p.selfV4 === undefined ? undefined : `::ffff:${p.selfV4}`)) : (p.selfV4 ?? (p.extendedNextHopV4 === true ? p.selfV6 : undefined));
   const selfHop = self === undefined ? undefined : { nextHop: self };
   if (route.source.kind === 'local' || route.nextHop === '') return selfHop;
   const keep =

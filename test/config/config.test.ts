@@ -140,6 +140,11 @@ describe('loadConfig: route reflection', () => {
     expect(clients(c)).toEqual([['same-cluster-v6', false]]);
   });
 
+  it('resolves a peer\'s IPv6 address to its canonical text, the form a socket reports it in', () => {
+    const c = loadConfig(docs(RR_NODE, peer('tor6', '{peerIP: "[2001:DB8:0::FE]:1791", asNumber: 65001}')), 'n1');
+    expect(c.peers.map((p) => [p.address, p.port])).toEqual([['2001:db8::fe', 1791]]);
+  });
+
   it.each([
     ['a cluster ID that is not dotted quad', docs(node('{bgp: {ipv4Address: 192.0.2.1/24, routeReflectorClusterID: "1"}}')), 'Node n1: spec.bgp.routeReflectorClusterID: "1" is not an IPv4 dotted-quad cluster ID'],
     ['an IPv6 cluster ID', docs(node('{bgp: {ipv4Address: 192.0.2.1/24, routeReflectorClusterID: "2001:db8::1"}}')), 'Node n1: spec.bgp.routeReflectorClusterID: "2001:db8::1" is not an IPv4 dotted-quad cluster ID'],
