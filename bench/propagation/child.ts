@@ -1,0 +1,109 @@
+/**
+ * A forked child seen from the harness: typed commands out over IPC, typed reports in, and every
+ * wait bounded by an absolute deadline (`performance.now()` milliseconds). A report of type 'error'
+ * or the child's exit ends any wait with an exception. The same shape as the `Child` that
+ * sessions.bench.ts keeps to itself, plus `take` and `ask`, so that bench could use this one.
+ */
+import type { ChildProcess } from 'node:child_process';
+
+export class DeadlineError extends Error {}
+
+interface Report {
+  readonly type: string;
+  readonly message?: string;
+}
+
+export class Child<C extends object, R extends Report> {
+  private readonly inbox: R[] = [];
+  private wake: (() => void) | undefined;
+  private exitedWith: string | undefined;
+  /** The last report of each type, also those already taken. */
+  readonly latest = new Map<string, R>();
+
+  constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+  ) {
+    proc.on('message', (m: unknown) => {
+      const r = m as R; // our own child, over our own channel
+      this.inbox.push(r);
+      this.latest.set(r.type, r);
+      this.wake?.();
+    });
+    proc.on('exit', (code, signal) => {
+      this.exitedWith = signal ?? `code ${code}`;
+      this.wake?.();
+    });
+    proc.on('error', (e) => {
+      this.exitedWith = e.message;
+      this.wake?.();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  get exited(): boolean {
+    return this.exitedWith !== undefined;
+  }
+
+  send(c: C): void {
+    if (!this.exited && this.proc.connected) this.proc.send(c);
+  }
+
+  /** A queued report of `type`, if one has arrived; throws as `next` does on an error or an exit. */
+  take<K extends R['type']>(type: K): Extract<R, { type: K }> | undefined {
+    const is = (m: R): m is Extract<R, { type: K }> => m.type === type;
+    const i = this.inbox.findIndex(is);
+    if (i >= 0) {
+      const [m] = this.inbox.splice(i, 1);
+      if (m !== undefined && is(m)) return m;
+    }
+    const err = this.inbox.find((m) => m.type === 'error');
+    if (err !== undefined) throw new Error(`${this.name}: ${err.message ?? 'error'}`);
+    if (this.exitedWith !== undefined) throw new Error(`${this.name} exited (${this.exitedWith})`);
+    return undefined;
+  }
+
+  /** The next report of `type` (earlier reports of other types stay queued). */
+  async next<K extends R['type']>(type: K, deadline: number): Promise<Extract<R, { type: K }>> {
+    for (;;) {
+      const m = this.take(type);
+      if (m !== undefined) return m;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new DeadlineError(`${this.name}: no '${type}' before the deadline`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /** A command and its one answer. */
+  async ask<K extends R['type']>(c: C, type: K, deadline: number): Promise<Extract<R, { type: K }>> {
+    this.send(c);
+    return this.next(type, deadline);
+  }
+
+  /** Asks politely, waits up to `graceMs` for the exit, then SIGKILLs the PID. */
+  async stop(command: C, graceMs: number): Promise<void> {
+    this.send(command);
+    const until = performance.now() + graceMs;
+    while (!this.exited && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.kill();
+  }
+
+  kill(): void {
+    if (this.exited || this.proc.pid === undefined) return;
+    try {
+      process.kill(this.proc.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
