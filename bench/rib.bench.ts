@@ -29,4 +29,7 @@ const tw = performance.now() - t;
 t = performance.now();
 out = 0;
 for (let b = rib.next(m); b !== undefined; b = rib.next(m)) out++;
-console.log(`withdraw apply ${tw.toFixed(0)} ms, drain ${(performance.now() - t).toFixed(0)} ms, ${out} msgs, size now ${rib.size}`);
+const td = performance.now() - t;
+t = performance.now();
+const pruned = rib.prune();
+console.log(`withdraw apply ${tw.toFixed(0)} ms, drain ${td.toFixed(0)} ms, ${out} msgs; prune ${pruned} in ${(performance.now() - t).toFixed(0)} ms, size now ${rib.size}`);

@@ -66,6 +66,9 @@ function subnetsOf(address: string): Prefix[] {
   return out;
 }
 
+/** Quiet time after the last RIB change before emptied prefixes are deleted from the trie. */
+const PRUNE_AFTER_MS = 1000;
+
 const ADD_PATH_MODE = { Both: 'both', Receive: 'receive', Send: 'send' } as const;
 
 export class Daemon {
@@ -76,6 +79,7 @@ export class Daemon {
   /** Sessions with something new to pull, pumped together once the current event is done. */
   private readonly toPump = new Set<Peer>();
   private pumpScheduled = false;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: NodeConfig,
@@ -136,6 +140,19 @@ export class Daemon {
 
   private pumpAll(): void {
     for (const p of this.peers.values()) if (p.up) this.schedulePump(p);
+    this.schedulePrune();
+  }
+
+  /** Emptied prefixes leave the trie once changes have paused for a moment (see Rib.prune). */
+  private schedulePrune(): void {
+    if (this.pruneTimer !== undefined) this.pruneTimer.refresh();
+    else {
+      this.pruneTimer = setTimeout(() => {
+        this.pruneTimer = undefined;
+        if (this.rib.prunable > 0) this.rib.prune();
+      }, PRUNE_AFTER_MS);
+      this.pruneTimer.unref();
+    }
   }
 
   private addPeer(p: PeerConfig): void {
@@ -269,6 +286,7 @@ export class Daemon {
   }
 
   async stop(why = 'kbgp stopping'): Promise<void> {
+    clearTimeout(this.pruneTimer);
     for (const p of this.peers.values()) p.session.stop(why);
     const server = this.server;
     this.server = undefined;

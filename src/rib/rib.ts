@@ -94,6 +94,10 @@ export interface LocalRoute {
 
 const NO_ROUTES: readonly RibRoute[] = Object.freeze([]);
 
+/** `Destination.pending` bit: queued for `prune` (update groups use the bits below it). */
+export const PRUNE_QUEUED = 1 << 30;
+const PRUNE_AT_MOST = 1 << 22;
+
 /** A source of routes: one peer's session (its Adj-RIB-In) or one originated set. */
 class Source {
   /** Routes by attributes (interned); a few per attribute set at most (next hops, path IDs). */
@@ -143,6 +147,9 @@ export class Rib {
   private readonly tries = { [Afi.Ipv4]: new PrefixTrie<Destination>(Afi.Ipv4), [Afi.Ipv6]: new PrefixTrie<Destination>(Afi.Ipv6) };
   private readonly store = new AttributeStore();
   private readonly groups = new Map<string, UpdateGroup>();
+  private groupList: UpdateGroup[] = [];
+  /** Destinations left without routes or group state, deleted from the trie in bulk by `prune`. */
+  private emptied: Destination[] = [];
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
   private readonly peers = new Map<string, Source>();
@@ -169,15 +176,38 @@ export class Rib {
     for (const trie of [this.tries[Afi.Ipv4], this.tries[Afi.Ipv6]]) for (const [, d] of trie.entries()) yield d;
   }
 
-  /** Drops a destination that has no routes and that no update group still has to withdraw. */
+  /**
+   * A destination with no routes that no update group still has to withdraw may go. It is only
+   * queued: deleting from the trie (and the compaction that follows a mass withdrawal) is left to
+   * `prune`, off the path between a withdrawal coming in and going out, as BIRD prunes its tables.
+   */
   private release(dest: Destination): void {
-    if (dest.routes.length > 0 || dest.out !== undefined) return;
-    const trie = this.tries[dest.afi];
-    if (trie.get(dest) === dest) trie.delete(dest);
+    if (dest.routes.length > 0 || dest.out !== undefined || (dest.pending & PRUNE_QUEUED) !== 0) return;
+    dest.pending |= PRUNE_QUEUED;
+    this.emptied.push(dest);
+    // A bound on what waits, whatever the caller's schedule.
+    if (this.emptied.length >= PRUNE_AT_MOST) this.prune();
   }
 
-  get attributeSets(): number {
-    return this.store.size;
+  /** Destinations waiting for `prune`. */
+  get prunable(): number {
+    return this.emptied.length;
+  }
+
+  /** Deletes the queued empty destinations from the trie; returns how many went. */
+  prune(): number {
+    const list = this.emptied;
+    this.emptied = [];
+    let n = 0;
+    for (const dest of list) {
+      dest.pending &= ~PRUNE_QUEUED;
+      if (dest.routes.length > 0 || dest.out !== undefined) continue;
+      const trie = this.tries[dest.afi];
+      if (trie.get(dest) !== dest) continue;
+      trie.delete(dest);
+      n++;
+    }
+    return n;
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -201,17 +231,17 @@ export class Rib {
   private removeSource(src: Source): void {
     if (src.routes.size === 0) return;
     for (const trie of Object.values(this.tries)) {
-      const emptied: Prefix[] = [];
+      const emptied: Destination[] = [];
       for (const [, dest] of trie.entries()) {
         const before = dest.routes.length;
         const kept = dest.routes.filter((r) => r.source !== src.route);
         if (kept.length === before) continue;
         for (const r of dest.routes) if (r.source === src.route) this.unref(src, r);
         this.reorder(dest, kept);
-        if (kept.length === 0 && dest.out === undefined) emptied.push(dest);
+        if (kept.length === 0) emptied.push(dest);
       }
-      // Deleted after the walk: a walk refuses structural changes under it.
-      for (const p of emptied) trie.delete(p);
+      // Queued after the walk: a prune during it would change the trie under the walk.
+      for (const d of emptied) this.release(d);
     }
     this.localIds.delete(src);
   }
@@ -442,7 +472,9 @@ export class Rib {
   }
 
   private changed(dest: Destination): void {
-    for (const g of this.groups.values()) g.markPending(dest);
+    // A plain array: an iterator per changed prefix is a million short-lived objects at 1M.
+    const groups = this.groupList;
+    for (let i = 0; i < groups.length; i++) (groups[i] as UpdateGroup).markPending(dest);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -464,6 +496,7 @@ export class Rib {
         released: (d) => this.release(d),
       });
       this.groups.set(key, g);
+      this.groupList = [...this.groups.values()];
       g.start();
     }
     g.join(member);
@@ -476,6 +509,7 @@ export class Rib {
       g.leave(member);
       if (g.size === 0) {
         this.groups.delete(key);
+        this.groupList = [...this.groups.values()];
         this.freeSlots.push(g.slot);
       }
     }

@@ -111,13 +111,13 @@ function setSent(d: Destination, slot: number, s: SentState | undefined): void {
 class PendingQueue {
   private items: Destination[] = [];
   private at = 0;
-  /** The group's bit in `Destination.pending`; groups past the 31st use a set instead. */
+  /** The group's bit in `Destination.pending`; groups past the 30th use a set instead. */
   private readonly bit: number;
   private readonly overflow: Set<Destination> | undefined;
 
   constructor(slot: number) {
-    this.bit = slot < 31 ? 1 << slot : 0;
-    this.overflow = slot < 31 ? undefined : new Set();
+    this.bit = slot < 30 ? 1 << slot : 0;
+    this.overflow = slot < 30 ? undefined : new Set();
   }
 
   get size(): number {
