@@ -9,7 +9,7 @@ const wwire = packWithdrawals(1, 1, prefixes, ctx);
 const rib = new Rib({ localAs: 64512, routerId: '10.0.0.1', maxPaths: 16 });
 rib.peerUp({ address: '192.0.2.1', asn: 65001, bgpIdentifier: '192.0.2.1', ebgp: true, routeReflectorClient: false });
 const m = {};
-rib.join(m, { localAs: 64512, peerAs: 65002, ebgp: true, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1' }, { ctx, families: new Set([0x101]), addPathSend: new Set() });
+rib.join(m, '192.0.2.2', { localAs: 64512, ebgp: true, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1' }, { ctx, families: new Set([0x101]), addPathSend: new Set() });
 while (rib.next(m) !== undefined);
 const rss0 = process.memoryUsage().rss;
 let t = performance.now();

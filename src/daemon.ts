@@ -216,11 +216,9 @@ export class Daemon {
     const subnets = subnetsOf(local);
     const policy: ExportPolicy = {
       localAs,
-      peerAs: p.asNumber,
       ebgp,
       routeReflectorClient: p.routeReflectorClient,
       ...(c.clusterId === undefined || ebgp ? {} : { clusterId: c.clusterId }),
-      ...(p.routeReflectorClient ? { clientAddress: p.address } : {}),
       nextHopMode: p.nextHopMode,
       ...(selfV4 === undefined ? {} : { selfV4 }),
       ...(selfV6 === undefined ? {} : { selfV6 }),
@@ -237,7 +235,7 @@ export class Daemon {
       allowedLocalAs: p.allowedLocalAs,
     });
     peer.up = true;
-    this.rib.join(peer, policy, { ctx, families: n.families, addPathSend: n.addPathSend });
+    this.rib.join(peer, p.address, policy, { ctx, families: n.families, addPathSend: n.addPathSend });
     peer.session.setOutbound(() => this.rib.next(peer));
   }
 

@@ -12,9 +12,9 @@
  * - eBGP: own AS prepended (the per-peer local AS where configured), LOCAL_PREF, ORIGINATOR_ID and
  *   CLUSTER_LIST not sent; MED not passed on from one neighbouring AS to another (§5.1.4), but a
  *   MED set inside this AS (iBGP-learned or originated) is kept.
- * - Never back to the AS it came from: an eBGP route is not sent to a peer in the AS that sent it
- *   (that peer would drop it as a loop, §9.1.2); route reflection never sends a route back to the
- *   client that sent it (the group of a client has that client alone).
+ * - Never back to the session it came from: that is per member of an update group, so it is the
+ *   group's rule (update-group.ts), not this function's. Other peers in the sender's AS do get the
+ *   route, as from BIRD and FRR; they drop it as an AS_PATH loop (§9.1.2).
  * - NO_ADVERTISE goes to no one; NO_EXPORT and NO_EXPORT_SUBCONFED stay inside the AS.
  * - Next hop: `Self` always this node's address on the session; `Keep` always the route's own;
  *   `Auto` (BGP's default): self towards eBGP peers unless the route's next hop is on the subnet
@@ -29,14 +29,11 @@ export type NextHopMode = 'Auto' | 'Self' | 'Keep';
 export interface ExportPolicy {
   /** The AS this node speaks as towards the peer (its own, or the peer's localASNumber). */
   readonly localAs: number;
-  readonly peerAs: number;
   readonly ebgp: boolean;
   /** The peer is a route reflector client of this node. */
   readonly routeReflectorClient: boolean;
   /** This node's cluster ID: set when it is a route reflector. */
   readonly clusterId?: string;
-  /** The client's address when the policy is one client's alone (never reflect back to it). */
-  readonly clientAddress?: string;
   readonly nextHopMode: NextHopMode;
   /** This node's next hops towards the peer, per family. */
   readonly selfV4?: string;
@@ -50,8 +47,6 @@ export interface ExportPolicy {
 export type NotExported =
   | 'ibgp-split-horizon'
   | 'not-reflected'
-  | 'sender'
-  | 'sender-as'
   | 'no-advertise'
   | 'no-export'
   | 'no-next-hop';
@@ -112,11 +107,9 @@ export function exportRoute(route: Route, v6: boolean, p: ExportPolicy): ExportR
   const src = route.source;
   if (p.ebgp) {
     if (communities.includes(WellKnownCommunity.NO_EXPORT) || communities.includes(WellKnownCommunity.NO_EXPORT_SUBCONFED)) return refuse('no-export');
-    if (src.kind === 'peer' && src.ebgp && src.asn === p.peerAs) return refuse('sender-as');
   } else if (src.kind === 'peer' && !src.ebgp) {
     if (p.clusterId === undefined) return refuse('ibgp-split-horizon');
     if (!src.routeReflectorClient && !p.routeReflectorClient) return refuse('not-reflected');
-    if (p.clientAddress !== undefined && p.clientAddress === src.address) return refuse('sender');
   }
   const hop = nextHopFor(route, v6, p);
   if (hop === undefined) return refuse('no-next-hop');

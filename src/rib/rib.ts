@@ -484,7 +484,7 @@ export class Rib {
    * A session became Established: it joins the update group of its export policy and format
    * (creating it if none), and gets the whole table followed by End-of-RIB.
    */
-  join(member: GroupMember, policy: ExportPolicy, format: SessionFormat): void {
+  join(member: GroupMember, peerAddress: string, policy: ExportPolicy, format: SessionFormat): void {
     this.leave(member);
     const key = JSON.stringify([policy, format.ctx, [...format.families], [...format.addPathSend]]);
     let g = this.groups.get(key);
@@ -499,7 +499,7 @@ export class Rib {
       this.groupList = [...this.groups.values()];
       g.start();
     }
-    g.join(member);
+    g.join(member, peerAddress);
   }
 
   /** A session left Established: it leaves its group, and an empty group goes. */
@@ -536,7 +536,7 @@ export class Rib {
 
   /** What `member` holds from us (its group's Adj-RIB-Out). */
   advertised(member: GroupMember): AdvertisedRoute[] {
-    return this.groupOf(member)?.advertised() ?? [];
+    return this.groupOf(member)?.advertised(member) ?? [];
   }
 
   // -----------------------------------------------------------------------------------------------

@@ -16,6 +16,12 @@
  * Adj-RIB-Out (a snapshot of the destinations taken at join, read lazily), then follows the log from
  * the point it joined; whatever the log says afterwards is newer than or equal to the dump, so the
  * final state at the peer is exact.
+ *
+ * Never back to the sender. A route is not sent to the session it came from (a reflector's client,
+ * an eBGP peer), and that session may be a member. Such a route's messages are marked "not for" it;
+ * when a prefix's best moves to a route from a member, that member alone is told to withdraw what
+ * it held. So every member holds the group's Adj-RIB-Out minus its own routes, and members differing
+ * only in that (all the clients of a reflector, eBGP peers of one policy in any AS) share a group.
  */
 import {
   Afi,
@@ -46,11 +52,22 @@ export interface SessionFormat {
   readonly addPathSend: ReadonlySet<number>;
 }
 
-/** What a group's members hold for one prefix: one route, or ADD-PATH routes by local path ID. */
-export type SentState = Exported | AddPathSent;
-interface AddPathSent {
-  readonly paths: readonly { readonly localId: number; readonly exported: Exported }[];
+/** What a group's members hold for one prefix: the route sent, or ADD-PATH routes by local path ID. */
+export type SentState = RibRoute | AddPathSent;
+interface SentPath {
+  readonly localId: number;
+  readonly route: RibRoute;
 }
+interface AddPathSent {
+  readonly paths: readonly SentPath[];
+}
+
+/** Who a logged message is for: everyone, everyone but one member, or one member alone. */
+interface Audience {
+  readonly except?: GroupMember;
+  readonly only?: GroupMember;
+}
+const EVERYONE: Audience = {};
 
 export interface AdvertisedRoute {
   readonly prefix: Prefix;
@@ -61,6 +78,7 @@ export interface AdvertisedRoute {
 interface Member {
   /** Absolute log position of the next message for this member. */
   cursor: number;
+  readonly address: string;
   dump?: Iterator<Buffer>;
 }
 
@@ -168,6 +186,31 @@ const TRIM_EVERY = 256;
 
 const isAddPath = (s: SentState): s is AddPathSent => 'paths' in s;
 
+/** One drain's worth of changes, bucketed for packing: by audience, then by exported attribute set. */
+class Batch {
+  readonly withdrawals: [Map<Audience, Prefix[]>, Map<Audience, Prefix[]>] = [new Map(), new Map()];
+  readonly announcements: [Map<Audience, Map<Exported, Prefix[]>>, Map<Audience, Map<Exported, Prefix[]>>] = [new Map(), new Map()];
+
+  withdraw(v6: number, audience: Audience, p: Prefix): void {
+    const m = this.withdrawals[v6] as Map<Audience, Prefix[]>;
+    const list = m.get(audience);
+    if (list === undefined) m.set(audience, [p]);
+    else list.push(p);
+  }
+
+  announce(v6: number, audience: Audience, e: Exported, p: Prefix): void {
+    const m = this.announcements[v6] as Map<Audience, Map<Exported, Prefix[]>>;
+    let byAttrs = m.get(audience);
+    if (byAttrs === undefined) {
+      byAttrs = new Map();
+      m.set(audience, byAttrs);
+    }
+    const list = byAttrs.get(e);
+    if (list === undefined) byAttrs.set(e, [p]);
+    else list.push(p);
+  }
+}
+
 export interface GroupHooks {
   /** The group has new messages for these members (they should pull). */
   readonly wake: (members: readonly GroupMember[]) => void;
@@ -179,8 +222,15 @@ export interface GroupHooks {
 
 export class UpdateGroup {
   private readonly members = new Map<GroupMember, Member>();
+  /** Members by their peer address: the sources whose routes they must not get back. */
+  private readonly byAddress = new Map<string, GroupMember>();
+  /** Audience objects, one per member and kind, so that batches bucket by identity. */
+  private readonly notFor = new Map<GroupMember, Audience>();
+  private readonly onlyFor = new Map<GroupMember, Audience>();
   private readonly pending: PendingQueue;
   private log: Buffer[] = [];
+  /** Parallel to `log`: who each message is for (EVERYONE for most). */
+  private audience: Audience[] = [];
   /** Absolute position of log[0]. */
   private base = 0;
   /** Until the first table has been drained: then End-of-RIB goes into the log. */
@@ -219,23 +269,32 @@ export class UpdateGroup {
     for (const d of this.hooks.destinations()) if (d.multipath > 0) this.markPending(d);
   }
 
-  join(m: GroupMember): void {
+  /** `address`: the member's peer address, whose own routes it never gets back. */
+  join(m: GroupMember, address: string): void {
     const end = this.base + this.log.length;
-    const member: Member = { cursor: end };
+    const member: Member = { cursor: end, address };
     // A group still sending its first table sends End-of-RIB to everyone at its end.
-    if (!this.initialSync || this.log.length > 0 || this.members.size > 0) member.dump = this.dump(!this.initialSync);
+    if (!this.initialSync || this.log.length > 0 || this.members.size > 0) member.dump = this.dump(m, !this.initialSync);
     this.members.set(m, member);
+    this.byAddress.set(address, m);
+    this.notFor.set(m, { except: m });
+    this.onlyFor.set(m, { only: m });
   }
 
   leave(m: GroupMember): void {
+    const member = this.members.get(m);
+    if (member === undefined) return;
     this.members.delete(m);
+    if (this.byAddress.get(member.address) === m) this.byAddress.delete(member.address);
+    this.notFor.delete(m);
+    this.onlyFor.delete(m);
     if (this.members.size === 0) this.clear();
   }
 
   /** ROUTE-REFRESH: the member's whole Adj-RIB-Out again, then on with the log. */
   resend(m: GroupMember): void {
     const member = this.members.get(m);
-    if (member !== undefined) member.dump = this.dump(false);
+    if (member !== undefined) member.dump = this.dump(m, false);
   }
 
   next(m: GroupMember): Buffer | undefined {
@@ -246,11 +305,16 @@ export class UpdateGroup {
       if (r.done !== true) return r.value;
       member.dump = undefined;
     }
-    if (member.cursor >= this.base + this.log.length && !this.drain(m)) return undefined;
-    const message = this.log[member.cursor - this.base];
-    member.cursor++;
-    if (member.cursor - this.base >= TRIM_EVERY) this.trim();
-    return message;
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      if (member.cursor >= this.base + this.log.length && !this.drain(m)) return undefined;
+      const i = member.cursor - this.base;
+      const message = this.log[i] as Buffer;
+      const a = this.audience[i] as Audience;
+      member.cursor++;
+      if (member.cursor - this.base >= TRIM_EVERY) this.trim();
+      if (a === EVERYONE || (a.except !== undefined ? a.except !== m : a.only === m)) return message;
+    }
+    throw new Error('update group: no message for this member in a million');
   }
 
   /** Moves pending destinations into the log until it has something; false when nothing was due. */
@@ -259,7 +323,7 @@ export class UpdateGroup {
     while (this.log.length === before && this.pending.size > 0) this.drainBatch();
     if (this.pending.size === 0 && this.initialSync) {
       this.initialSync = false;
-      for (const f of this.format.families) this.log.push(encodeEndOfRib(f >> 8, f & 0xff));
+      for (const f of this.format.families) this.append(encodeEndOfRib(f >> 8, f & 0xff), EVERYONE);
     }
     if (this.log.length === before) return false;
     const others = [...this.members.keys()].filter((x) => x !== from);
@@ -267,60 +331,95 @@ export class UpdateGroup {
     return true;
   }
 
+  private append(message: Buffer, audience: Audience): void {
+    this.log.push(message);
+    this.audience.push(audience);
+  }
+
   private drainBatch(): void {
-    const withdrawals: [Prefix[], Prefix[]] = [[], []];
-    const announcements: [Map<Exported, Prefix[]>, Map<Exported, Prefix[]>] = [new Map(), new Map()];
+    const batch = new Batch();
     let n = 0;
     const released: Destination[] = [];
     for (let dest = this.pending.take(); dest !== undefined; dest = ++n < BATCH ? this.pending.take() : undefined) {
-      this.update(dest, withdrawals, announcements);
+      if (this.format.addPathSend.has(familyKey(dest.afi, Safi.Unicast))) this.updateAddPath(dest, batch);
+      else this.update(dest, batch);
       if (dest.routes.length === 0) released.push(dest);
     }
+    const ctx = this.format.ctx;
     for (const [i, afi] of [Afi.Ipv4, Afi.Ipv6].entries()) {
-      const w = withdrawals[i] as Prefix[];
-      if (w.length > 0) for (const b of packWithdrawals(afi, Safi.Unicast, w, this.format.ctx)) this.log.push(b);
+      for (const [audience, prefixes] of batch.withdrawals[i] as Map<Audience, Prefix[]>) {
+        for (const b of packWithdrawals(afi, Safi.Unicast, prefixes, ctx)) this.append(b, audience);
+      }
     }
     for (const [i, afi] of [Afi.Ipv4, Afi.Ipv6].entries()) {
-      for (const [e, prefixes] of announcements[i] as Map<Exported, Prefix[]>) {
-        for (const b of packAnnouncements(afi, Safi.Unicast, e.attributes, prefixes, this.format.ctx, e.mp)) this.log.push(b);
+      for (const [audience, byAttrs] of batch.announcements[i] as Map<Audience, Map<Exported, Prefix[]>>) {
+        for (const [e, prefixes] of byAttrs) for (const b of packAnnouncements(afi, Safi.Unicast, e.attributes, prefixes, ctx, e.mp)) this.append(b, audience);
       }
     }
     for (const d of released) this.hooks.released(d);
   }
 
-  /** Compares what the slot says the members hold with what they should hold, and records the difference. */
-  private update(dest: Destination, withdrawals: [Prefix[], Prefix[]], announcements: [Map<Exported, Prefix[]>, Map<Exported, Prefix[]>]): void {
+  /** The member a route came from, if it is one of this group's. */
+  private senderOf(r: RibRoute): GroupMember | undefined {
+    return r.source.kind === 'peer' ? this.byAddress.get(r.source.address) : undefined;
+  }
+
+  private audienceExcept(m: GroupMember | undefined): Audience {
+    return m === undefined ? EVERYONE : (this.notFor.get(m) ?? EVERYONE);
+  }
+
+  /**
+   * Without ADD-PATH: members hold the exported best route, except the member it came from. The
+   * slot keeps the route sent (not only its attributes) to know whom a change concerns.
+   */
+  private update(dest: Destination, batch: Batch): void {
     const v6 = dest.afi === Afi.Ipv6 ? 1 : 0;
-    const prev = sentFor(dest, this.slot);
-    const bucket = (e: Exported, p: Prefix): void => {
-      const list = announcements[v6].get(e);
-      if (list === undefined) announcements[v6].set(e, [p]);
-      else list.push(p);
-    };
-    if (!this.format.addPathSend.has(familyKey(dest.afi, Safi.Unicast))) {
-      const best = dest.multipath > 0 ? this.exported(dest.routes[0] as RibRoute, v6) : undefined;
-      if (prev === best) return;
-      this.setSlot(dest, best);
-      if (best === undefined) withdrawals[v6].push(dest);
-      else bucket(best, dest);
+    const prev = sentFor(dest, this.slot) as RibRoute | undefined;
+    const candidate = dest.multipath > 0 ? (dest.routes[0] as RibRoute) : undefined;
+    const best = candidate !== undefined && this.exported(candidate, v6) !== undefined ? candidate : undefined;
+    if (prev === best) return;
+    this.setSlot(dest, best);
+    const was = prev === undefined ? undefined : this.exported(prev, v6);
+    const now = best === undefined ? undefined : this.exported(best, v6);
+    const wasFrom = prev === undefined ? undefined : this.senderOf(prev);
+    const nowFrom = best === undefined ? undefined : this.senderOf(best);
+    // Another route with the same export from the same sender: nothing any member sees changes.
+    if (was === now && wasFrom === nowFrom) return;
+    if (now === undefined) {
+      batch.withdraw(v6, this.audienceExcept(wasFrom), dest);
       return;
     }
-    const paths: { localId: number; exported: Exported }[] = [];
+    batch.announce(v6, this.audienceExcept(nowFrom), now, dest);
+    // The sender of the new best held the old one (unless it was its own too): it must let it go.
+    if (nowFrom !== undefined && prev !== undefined && wasFrom !== nowFrom) batch.withdraw(v6, this.onlyFor.get(nowFrom) ?? EVERYONE, dest);
+  }
+
+  /** With ADD-PATH: every exported route of the multipath set, by its local path ID, the same way. */
+  private updateAddPath(dest: Destination, batch: Batch): void {
+    const v6 = dest.afi === Afi.Ipv6 ? 1 : 0;
+    const prev = sentFor(dest, this.slot);
+    const before = prev !== undefined && isAddPath(prev) ? prev.paths : [];
+    const paths: SentPath[] = [];
     for (let i = 0; i < dest.multipath; i++) {
       const r = dest.routes[i] as RibRoute;
-      const e = this.exported(r, v6);
-      if (e !== undefined) paths.push({ localId: r.localId, exported: e });
-    }
-    const before = prev !== undefined && isAddPath(prev) ? prev.paths : [];
-    for (const old of before) {
-      if (!paths.some((p) => p.localId === old.localId)) withdrawals[v6].push(withPathId(dest, old.localId));
+      if (this.exported(r, v6) !== undefined) paths.push({ localId: r.localId, route: r });
     }
     let changed = before.length !== paths.length;
+    for (const old of before) {
+      if (paths.some((p) => p.localId === old.localId)) continue;
+      changed = true;
+      batch.withdraw(v6, this.audienceExcept(this.senderOf(old.route)), withPathId(dest, old.localId));
+    }
     for (const p of paths) {
       const old = before.find((b) => b.localId === p.localId);
-      if (old !== undefined && old.exported === p.exported) continue;
+      if (old !== undefined && old.route === p.route) continue;
       changed = true;
-      bucket(p.exported, withPathId(dest, p.localId));
+      const e = this.exported(p.route, v6) as Exported;
+      const from = this.senderOf(p.route);
+      if (old !== undefined && this.exported(old.route, v6) === e && this.senderOf(old.route) === from) continue;
+      batch.announce(v6, this.audienceExcept(from), e, withPathId(dest, p.localId));
+      const oldFrom = old === undefined ? undefined : this.senderOf(old.route);
+      if (from !== undefined && old !== undefined && oldFrom !== from) batch.withdraw(v6, this.onlyFor.get(from) ?? EVERYONE, withPathId(dest, p.localId));
     }
     if (changed) this.setSlot(dest, paths.length === 0 ? undefined : { paths });
   }
@@ -330,7 +429,7 @@ export class UpdateGroup {
   }
 
   /** The route as this group sends it, one shared object per distinct result. */
-  private exported(r: RibRoute, v6: number): Exported | undefined {
+  exported(r: RibRoute, v6: number): Exported | undefined {
     const cache = this.exports[v6] as WeakMap<RibRoute, Exported | null>;
     const hit = cache.get(r);
     if (hit !== undefined) return hit ?? undefined;
@@ -353,26 +452,23 @@ export class UpdateGroup {
     return this.format.families.has(familyKey(p.afi, Safi.Unicast));
   }
 
-  /** The group's Adj-RIB-Out as messages, from a snapshot of the destinations taken now. */
-  private dump(endOfRib: boolean): Iterator<Buffer> {
+  /** The group's Adj-RIB-Out as `member` holds it (its own routes left out), from a snapshot taken now. */
+  private dump(member: GroupMember, endOfRib: boolean): Iterator<Buffer> {
     const dests: Destination[] = [];
     for (const d of this.hooks.destinations()) if (sentFor(d, this.slot) !== undefined) dests.push(d);
-    const slot = this.slot;
     const format = this.format;
+    const group = this;
     function* generate(): Generator<Buffer> {
       for (let at = 0; at < dests.length; at += BATCH) {
         const buckets: [Map<Exported, Prefix[]>, Map<Exported, Prefix[]>] = [new Map(), new Map()];
         for (const d of dests.slice(at, at + BATCH)) {
-          const s = sentFor(d, slot);
-          if (s === undefined) continue;
-          const v6 = d.afi === Afi.Ipv6 ? 1 : 0;
-          const add = (e: Exported, p: Prefix): void => {
+          for (const [prefix, route] of group.held(d, member)) {
+            const v6 = d.afi === Afi.Ipv6 ? 1 : 0;
+            const e = group.exported(route, v6) as Exported;
             const list = buckets[v6].get(e);
-            if (list === undefined) buckets[v6].set(e, [p]);
-            else list.push(p);
-          };
-          if (isAddPath(s)) for (const p of s.paths) add(p.exported, withPathId(d, p.localId));
-          else add(s, d);
+            if (list === undefined) buckets[v6].set(e, [prefix]);
+            else list.push(prefix);
+          }
         }
         for (const [i, afi] of [Afi.Ipv4, Afi.Ipv6].entries()) {
           for (const [e, prefixes] of buckets[i] as Map<Exported, Prefix[]>) yield* packAnnouncements(afi, Safi.Unicast, e.attributes, prefixes, format.ctx, e.mp);
@@ -383,12 +479,21 @@ export class UpdateGroup {
     return generate();
   }
 
+  /** What `member` holds for a destination: (prefix with path ID where ADD-PATH, route) pairs. */
+  private held(d: Destination, member: GroupMember | undefined): [Prefix, RibRoute][] {
+    const s = sentFor(d, this.slot);
+    if (s === undefined) return [];
+    if (isAddPath(s)) return s.paths.filter((p) => member === undefined || this.senderOf(p.route) !== member).map((p) => [withPathId(d, p.localId), p.route]);
+    return member !== undefined && this.senderOf(s) === member ? [] : [[d, s]];
+  }
+
   private trim(): void {
     let min = this.base + this.log.length;
     for (const m of this.members.values()) if (m.cursor < min) min = m.cursor;
     const drop = min - this.base;
     if (drop <= 0) return;
     this.log = this.log.slice(drop);
+    this.audience = this.audience.slice(drop);
     this.base = min;
   }
 
@@ -396,6 +501,7 @@ export class UpdateGroup {
   private clear(): void {
     this.pending.clear();
     this.log = [];
+    this.audience = [];
     const emptied: Destination[] = [];
     for (const d of this.hooks.destinations()) {
       if (sentFor(d, this.slot) === undefined) continue;
@@ -405,14 +511,14 @@ export class UpdateGroup {
     for (const d of emptied) this.hooks.released(d);
   }
 
-  advertised(): AdvertisedRoute[] {
+  /** What `member` holds from us. */
+  advertised(member: GroupMember): AdvertisedRoute[] {
     const out: AdvertisedRoute[] = [];
-    const hop = (e: Exported): string => e.mp?.nextHop ?? e.attributes.nextHop ?? '';
     for (const d of this.hooks.destinations()) {
-      const s = sentFor(d, this.slot);
-      if (s === undefined) continue;
-      if (isAddPath(s)) for (const p of s.paths) out.push({ prefix: withPathId(d, p.localId), nextHop: hop(p.exported), attributes: p.exported.attributes });
-      else out.push({ prefix: withPathId(d, undefined), nextHop: hop(s), attributes: s.attributes });
+      for (const [prefix, route] of this.held(d, member)) {
+        const e = this.exported(route, d.afi === Afi.Ipv6 ? 1 : 0) as Exported;
+        out.push({ prefix: withPathId(prefix, prefix.pathId), nextHop: e.mp?.nextHop ?? e.attributes.nextHop ?? '', attributes: e.attributes });
+      }
     }
     return out;
   }
