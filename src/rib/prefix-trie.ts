@@ -52,6 +52,11 @@ export interface PrefixMatch<V> {
 export interface PrefixTrieOptions {
   /** Record capacity from which the trie keeps a jump table (default 4096; 0 keeps one from the start). */
   readonly jumpTableAt?: number;
+  /**
+   * Every value is the very key object it is stored under (`set(p, p)`; the RIB's destinations
+   * are their own prefixes): then no array of values is kept, 8 octets a record less.
+   */
+  readonly valueIsKey?: boolean;
 }
 
 export class PrefixTrie<V> {
@@ -65,6 +70,7 @@ export class PrefixTrie<V> {
   /** Indexed by record: the caller's Prefix object, or undefined for a branch point. */
   private prefixes: (Prefix | undefined)[] = [undefined];
   private values: (V | undefined)[] = [undefined];
+  private readonly valueIsKey: boolean;
   private jump: Int32Array | undefined;
   /** Records the storage has room for. */
   private capacity = MIN_RECORDS;
@@ -90,8 +96,13 @@ export class PrefixTrie<V> {
     this.shift = afi === Afi.Ipv4 ? 2 : 3;
     this.words = this.maxLength >>> 5;
     this.jumpTableAt = options.jumpTableAt ?? JUMP_TABLE_AT;
+    this.valueIsKey = options.valueIsKey ?? false;
     this.records = new Int32Array(MIN_RECORDS << this.shift);
     this.jump = this.newJumpTable();
+  }
+
+  private valueAt(n: number): V | undefined {
+    return this.valueIsKey ? (this.prefixes[n] as V | undefined) : this.values[n];
   }
 
   /** Prefixes stored. */
@@ -110,7 +121,7 @@ export class PrefixTrie<V> {
   get(p: Prefix): V | undefined {
     const length = this.load(p);
     const n = this.trace(this.start(length), length);
-    return n === NONE ? undefined : this.values[n];
+    return n === NONE ? undefined : this.valueAt(n);
   }
 
   has(p: Prefix): boolean {
@@ -121,6 +132,7 @@ export class PrefixTrie<V> {
 
   /** Stores `value` under `p`, replacing any value (and the Prefix object kept as key) already there. */
   set(p: Prefix, value: V): this {
+    if (this.valueIsKey && (value as unknown) !== p) throw new Error('this trie stores each prefix as its own value');
     const length = this.load(p);
     if (this.capacity - this.live < 2) this.grow();
     const records = this.records;
@@ -152,7 +164,7 @@ export class PrefixTrie<V> {
       if (nl === length) {
         if (this.prefixes[n] === undefined) this.added();
         this.prefixes[n] = p;
-        this.values[n] = value;
+        if (!this.valueIsKey) this.values[n] = value;
         return this;
       }
       slot = (n << s) + this.queryBit(nl);
@@ -222,7 +234,7 @@ export class PrefixTrie<V> {
       if (n === 0) break;
     }
     if (best === NONE && start !== 0) best = this.lastPrefixAbove(start);
-    return best === NONE ? undefined : { prefix: prefixes[best] as Prefix, value: this.values[best] as V };
+    return best === NONE ? undefined : { prefix: prefixes[best] as Prefix, value: this.valueAt(best) as V };
   }
 
   /**
@@ -284,7 +296,7 @@ export class PrefixTrie<V> {
       if (c1 !== 0) stack.push(c1);
       if (c0 !== 0) stack.push(c0);
       const prefix = this.prefixes[n];
-      if (prefix !== undefined) yield [prefix, this.values[n] as V];
+      if (prefix !== undefined) yield [prefix, this.valueAt(n) as V];
     }
   }
 
@@ -418,11 +430,11 @@ export class PrefixTrie<V> {
       this.free = records[n << this.shift];
       records[n << this.shift] = 0;
       this.prefixes[n] = prefix;
-      this.values[n] = value;
+      if (!this.valueIsKey) this.values[n] = value;
     } else {
       n = this.next++;
       this.prefixes.push(prefix);
-      this.values.push(value);
+      if (!this.valueIsKey) this.values.push(value);
     }
     this.live++;
     const base = n << this.shift;
@@ -439,7 +451,7 @@ export class PrefixTrie<V> {
     this.records[base + LENGTH] = NONE;
     this.free = n;
     this.prefixes[n] = undefined;
-    this.values[n] = undefined;
+    if (!this.valueIsKey) this.values[n] = undefined;
     this.live--;
   }
 
@@ -460,7 +472,7 @@ export class PrefixTrie<V> {
     const from = this.records;
     const to = new Int32Array(capacity << s);
     const prefixes = new Array<Prefix | undefined>(this.live);
-    const values = new Array<V | undefined>(this.live);
+    const values = this.valueIsKey ? this.values : new Array<V | undefined>(this.live);
     // Pairs of (old record, word in `to` that must point at its copy). Only child1s wait on the
     // stack, one per record on the current path at most, so it never holds more than a path.
     const stack = new Int32Array(2 * (this.maxLength + 2));
@@ -478,7 +490,7 @@ export class PrefixTrie<V> {
       to[dst + LENGTH] = from[src + LENGTH];
       for (let i = 0; i < this.words; i++) to[dst + KEY + i] = from[src + KEY + i];
       prefixes[n] = this.prefixes[old];
-      values[n] = this.values[old];
+      if (!this.valueIsKey) values[n] = this.values[old];
       const c0 = from[src];
       const c1 = from[src + 1];
       if (c1 !== 0) {

@@ -144,7 +144,10 @@ export interface ApplyResult {
 const MULTICAST_V4 = parseIpv4('224.0.0.0');
 
 export class Rib {
-  private readonly tries = { [Afi.Ipv4]: new PrefixTrie<Destination>(Afi.Ipv4), [Afi.Ipv6]: new PrefixTrie<Destination>(Afi.Ipv6) };
+  private readonly tries = {
+    [Afi.Ipv4]: new PrefixTrie<Destination>(Afi.Ipv4, { valueIsKey: true }),
+    [Afi.Ipv6]: new PrefixTrie<Destination>(Afi.Ipv6, { valueIsKey: true }),
+  };
   private readonly store = new AttributeStore();
   private readonly groups = new Map<string, UpdateGroup>();
   private groupList: UpdateGroup[] = [];

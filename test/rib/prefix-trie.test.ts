@@ -617,3 +617,25 @@ describe.each(PROP_FAMILIES.flatMap((f) => MODES.map((m) => ({ ...f, ...m }))))(
     TIMEOUT,
   );
 });
+
+describe('PrefixTrie with each prefix as its own value (valueIsKey)', () => {
+  it('returns the stored key objects as values through get, longestMatch, covered, entries, and after compaction', () => {
+    const t = new PrefixTrie<Prefix>(Afi.Ipv4, { valueIsKey: true, jumpTableAt: 0 });
+    const stored = Array.from({ length: 5000 }, (_, i) => ipv4Prefix(0x0a000000 + i * 256, 24));
+    for (const p of stored) t.set(p, p);
+    const probe = ipv4Prefix(0x0a000000 + 7 * 256, 24);
+    expect(t.get(probe)).toBe(stored[7]);
+    expect(t.longestMatch(ipv4Prefix(0x0a000000 + 7 * 256 + 5, 32))?.value).toBe(stored[7]);
+    expect([...t.covered(ipv4Prefix(0x0a000000, 16))].every(([k, v]) => k === v)).toBe(true);
+    // Deleting most of it compacts the storage; values must follow their records.
+    for (const p of stored.slice(0, 4900)) t.delete(p);
+    expect(t.size).toBe(100);
+    expect([...t.entries()].map(([, v]) => v)).toEqual(stored.slice(4900));
+    expect(t.get(stored[4950] as Prefix)).toBe(stored[4950]);
+  });
+
+  it('refuses a value that is not the key itself', () => {
+    const t = new PrefixTrie<Prefix>(Afi.Ipv4, { valueIsKey: true });
+    expect(() => t.set(parsePrefix('10.0.0.0/8'), parsePrefix('10.0.0.0/8'))).toThrow(/its own value/);
+  });
+});
