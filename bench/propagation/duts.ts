@@ -70,6 +70,8 @@ const READY_MS = 20_000;
 /** The repository root, from dist-bench/bench/propagation/. */
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const KBGP_MAIN = join(REPO, 'dist', 'cli', 'main.js');
+/** Extra node flags for the kbgp DUT, e.g. KBGP_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p' to profile it. */
+const KBGP_NODE_ARGS = (process.env['KBGP_BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 
 function running(d: Daemon, logs: readonly string[]): RunningDut {
   return {
@@ -121,7 +123,7 @@ const kbgp: DutDriver = {
     const file = join(s.dir, 'kbgp.yaml');
     const out = join(s.dir, 'kbgp.out');
     await writeFile(file, kbgpConfig(s));
-    const d = new Daemon(process.execPath, [KBGP_MAIN, 'run', '-f', file, '--node', 'dut', '--log-level', s.logLevel], { outFile: out });
+    const d = new Daemon(process.execPath, [...KBGP_NODE_ARGS, KBGP_MAIN, 'run', '-f', file, '--node', 'dut', '--log-level', s.logLevel], { outFile: out });
     // kbgp's JSON log says "listening" once the listener is bound (src/daemon.ts).
     return ready(d, [out], 'kbgp', async () => {
       if (!readFileSync(out, 'utf8').includes('"msg":"listening"')) throw new Error('not listening yet');

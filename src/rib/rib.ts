@@ -157,8 +157,12 @@ export class Rib {
   private nextSlot = 0;
   private readonly peers = new Map<string, Source>();
   private readonly originations = new Map<string, Source>();
-  /** Local path identifiers, one per (source, received path ID) pair ever seen. */
-  private readonly localIds = new Map<Source, Map<number, number>>();
+  /**
+   * Local path identifiers, one per (source, received path ID) pair ever seen, by the source's
+   * address or origination name: stable across a peer's sessions, and bounded by peers times the
+   * path IDs they use (the 32-bit wire field never runs out).
+   */
+  private readonly localIds = new Map<string, Map<number, number>>();
   private nextLocalId = 1;
   private readonly own: ReadonlySet<string>;
 
@@ -246,7 +250,6 @@ export class Rib {
       // Queued after the walk: a prune during it would change the trie under the walk.
       for (const d of emptied) this.release(d);
     }
-    this.localIds.delete(src);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -324,10 +327,11 @@ export class Rib {
       src.routes.set(attributes, list);
     }
     for (const r of list) if (r.nextHop === nextHop && r.pathId === pathId && r.linkLocalNextHop === linkLocalNextHop) return r;
-    let ids = this.localIds.get(src);
+    const sourceKey = src.route.kind === 'peer' ? src.route.address : `local:${src.route.name}`;
+    let ids = this.localIds.get(sourceKey);
     if (ids === undefined) {
       ids = new Map();
-      this.localIds.set(src, ids);
+      this.localIds.set(sourceKey, ids);
     }
     let localId = ids.get(pathId);
     if (localId === undefined) {
