@@ -173,6 +173,33 @@ describe('kbgp against a raw peer', () => {
     return p;
   }
 
+  it('passes routes from one peer to another (AS prepended, next hop self), never back to the sender, and withdraws them when the sender goes', async () => {
+    const d = await kbgp([{ name: 'raw2', address: '127.0.2.12', asn: 65002, passive: true }]);
+    const a = await established(d);
+    a.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1, 24, 10, 1, 2] }));
+    await until(() => d.received('127.0.2.11').length === 2, 2000, 'routes from A');
+    const b = await established(d, '127.0.2.12', 65002);
+    const announced = (): string[] =>
+      b.received.flatMap((m) => (m.type === MessageType.Update ? m.nlri.map((p) => `${formatPrefix(p)} ${m.attributes.nextHop} ${JSON.stringify(m.attributes.asPath)}`) : []));
+    await until(() => announced().length === 2, 3000, 'routes at B');
+    expect(announced().sort()).toEqual([
+      `10.1.1.0/24 127.0.2.10 ${JSON.stringify([{ type: 2, asns: [64512, 65001] }])}`,
+      `10.1.2.0/24 127.0.2.10 ${JSON.stringify([{ type: 2, asns: [64512, 65001] }])}`,
+    ]);
+    // A hears nothing of its own routes: only End-of-RIB markers.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.received.filter((m) => m.type === MessageType.Update && (m.nlri.length > 0 || m.mpReach !== undefined))).toEqual([]);
+    expect(d.routes().map((e) => [formatPrefix(e.prefix), e.paths.map((x) => [x.from, x.best])])).toEqual([
+      ['10.1.1.0/24', [['127.0.2.11', true]]],
+      ['10.1.2.0/24', [['127.0.2.11', true]]],
+    ]);
+    a.close();
+    const withdrawn = (): string[] => b.received.flatMap((m) => (m.type === MessageType.Update ? m.withdrawnRoutes.map(formatPrefix) : []));
+    await until(() => withdrawn().length === 2, 3000, 'withdrawals at B');
+    expect(withdrawn().sort()).toEqual(['10.1.1.0/24', '10.1.2.0/24']);
+    expect(d.routes()).toEqual([]);
+  });
+
   it('closes a connection from an address that is not a configured peer, before any OPEN', async () => {
     await kbgp();
     const p = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.99');
