@@ -133,6 +133,21 @@ export class PrefixTrie<V> {
   /** Stores `value` under `p`, replacing any value (and the Prefix object kept as key) already there. */
   set(p: Prefix, value: V): this {
     if (this.valueIsKey && (value as unknown) !== p) throw new Error('this trie stores each prefix as its own value');
+    this.place(p, value, undefined);
+    return this;
+  }
+
+  /**
+   * The value stored for `p`, or, if there is none, `make(p)` stored and returned: one descent
+   * where get-then-set takes two (the RIB's hot path for a new prefix). With `valueIsKey`, what
+   * `make` returns is stored as the key too, so it must be a prefix equal to `p`.
+   */
+  getOrSet(p: Prefix, make: (p: Prefix) => V): V {
+    return this.place(p, undefined, make);
+  }
+
+  /** Stores `given` (replacing), or `make`'s value where p has none (keeping what is there). */
+  private place(p: Prefix, given: V | undefined, make: ((p: Prefix) => V) | undefined): V {
     const length = this.load(p);
     if (this.capacity - this.live < 2) this.grow();
     const records = this.records;
@@ -146,33 +161,38 @@ export class PrefixTrie<V> {
       if (d < nl) {
         // n's prefix does not cover p: p goes either above n or, if they part before p ends,
         // beside it under a new branch point at the first bit where they differ.
+        const value = make === undefined ? (given as V) : make(p);
+        const key = this.valueIsKey ? (value as unknown as Prefix) : p;
         if (d === length) {
-          const m = this.alloc(length, p, value);
+          const m = this.alloc(length, key, value);
           records[(m << s) + this.keyBit(n, length)] = n;
           records[slot] = m;
         } else {
           const branch = this.alloc(d, undefined, undefined);
-          const m = this.alloc(length, p, value);
+          const m = this.alloc(length, key, value);
           const bit = this.queryBit(d);
           records[(branch << s) + bit] = m;
           records[(branch << s) + (bit ^ 1)] = n;
           records[slot] = branch;
         }
         this.added();
-        return this;
+        return value;
       }
       if (nl === length) {
+        if (this.prefixes[n] !== undefined && make !== undefined) return this.valueAt(n) as V;
         if (this.prefixes[n] === undefined) this.added();
-        this.prefixes[n] = p;
+        const value = make === undefined ? (given as V) : make(p);
+        this.prefixes[n] = this.valueIsKey ? (value as unknown as Prefix) : p;
         if (!this.valueIsKey) this.values[n] = value;
-        return this;
+        return value;
       }
       slot = (n << s) + this.queryBit(nl);
       const child = records[slot];
       if (child === 0) {
-        records[slot] = this.alloc(length, p, value);
+        const value = make === undefined ? (given as V) : make(p);
+        records[slot] = this.alloc(length, this.valueIsKey ? (value as unknown as Prefix) : p, value);
         this.added();
-        return this;
+        return value;
       }
       n = child;
     }

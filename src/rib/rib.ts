@@ -94,6 +94,13 @@ export interface LocalRoute {
 
 const NO_ROUTES: readonly RibRoute[] = Object.freeze([]);
 
+/** An empty destination for `p`, in literal shapes (as the codec's prefixes) so that loops over destinations stay monomorphic. */
+function newDestination(p: Prefix): Destination {
+  return p.afi === Afi.Ipv4
+    ? { afi: Afi.Ipv4, length: p.length, address: p.address, routes: NO_ROUTES, multipath: 0, out: undefined, pending: 0 }
+    : { afi: Afi.Ipv6, length: p.length, address: p.address, routes: NO_ROUTES, multipath: 0, out: undefined, pending: 0 };
+}
+
 /** `Destination.pending` bit: queued for `prune` (update groups use the bits below it). */
 export const PRUNE_QUEUED = 1 << 30;
 const PRUNE_AT_MOST = 1 << 22;
@@ -382,16 +389,7 @@ export class Rib {
   }
 
   private announce(src: Source, prefix: Prefix, route: RibRoute): void {
-    const trie = this.tries[prefix.afi];
-    let dest = trie.get(prefix);
-    if (dest === undefined) {
-      // Literal shapes, as the codec's prefixes: the loops over destinations stay monomorphic.
-      dest =
-        prefix.afi === Afi.Ipv4
-          ? { afi: Afi.Ipv4, length: prefix.length, address: prefix.address, routes: NO_ROUTES, multipath: 0, out: undefined, pending: 0 }
-          : { afi: Afi.Ipv6, length: prefix.length, address: prefix.address, routes: NO_ROUTES, multipath: 0, out: undefined, pending: 0 };
-      trie.set(dest, dest);
-    }
+    const dest = this.tries[prefix.afi].getOrSet(prefix, newDestination);
     const routes = dest.routes;
     if (routes.length === 1 && routes[0]?.source === src.route && routes[0].pathId === route.pathId) {
       // The common replace: one path, from this peer.

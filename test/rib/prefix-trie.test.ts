@@ -639,3 +639,36 @@ describe('PrefixTrie with each prefix as its own value (valueIsKey)', () => {
     expect(() => t.set(parsePrefix('10.0.0.0/8'), parsePrefix('10.0.0.0/8'))).toThrow(/its own value/);
   });
 });
+
+describe('PrefixTrie.getOrSet', () => {
+  it('returns what is stored without calling make, and stores make(p) where nothing is, in every shape of insertion', () => {
+    const t = new PrefixTrie<string>(Afi.Ipv4);
+    let made = 0;
+    const make = (p: Prefix): string => {
+      made++;
+      return `made ${formatPrefix(p)}`;
+    };
+    t.set(parsePrefix('10.1.0.0/16'), 'set');
+    expect(t.getOrSet(parsePrefix('10.1.0.0/16'), make)).toBe('set');
+    expect(made).toBe(0);
+    // Below an existing prefix (child slot), above one (covering), beside one (new branch), on a branch point.
+    for (const text of ['10.1.2.0/24', '10.0.0.0/8', '10.2.0.0/16', '10.0.0.0/14']) {
+      expect(t.getOrSet(parsePrefix(text), make)).toBe(`made ${text}`);
+      expect(t.get(parsePrefix(text))).toBe(`made ${text}`);
+    }
+    expect(made).toBe(4);
+    expect(t.size).toBe(5);
+    expect(t.getOrSet(parsePrefix('10.2.0.0/16'), make)).toBe('made 10.2.0.0/16');
+    expect(made).toBe(4);
+  });
+
+  it('with valueIsKey stores the made value as the key', () => {
+    const t = new PrefixTrie<Prefix>(Afi.Ipv6, { valueIsKey: true });
+    const probe = parsePrefix('2001:db8::/32');
+    const made = t.getOrSet(probe, (p) => ({ ...p }));
+    expect(made).not.toBe(probe);
+    expect(t.get(parsePrefix('2001:db8::/32'))).toBe(made);
+    expect([...t.entries()]).toEqual([[made, made]]);
+    expect(t.getOrSet(probe, () => probe)).toBe(made);
+  });
+});
