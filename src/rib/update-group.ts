@@ -417,9 +417,9 @@ export class UpdateGroup {
       const e = this.exported(p.route, v6) as Exported;
       const from = this.senderOf(p.route);
       if (old !== undefined && this.exported(old.route, v6) === e && this.senderOf(old.route) === from) continue;
+      // A local path ID belongs to one source, so the sender of a replaced path is the same as
+      // before: it never held it, and there is nothing to withdraw from it (unlike `update`).
       batch.announce(v6, this.audienceExcept(from), e, withPathId(dest, p.localId));
-      const oldFrom = old === undefined ? undefined : this.senderOf(old.route);
-      if (from !== undefined && old !== undefined && oldFrom !== from) batch.withdraw(v6, this.onlyFor.get(from) ?? EVERYONE, withPathId(dest, p.localId));
     }
     if (changed) this.setSlot(dest, paths.length === 0 ? undefined : { paths });
   }

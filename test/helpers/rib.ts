@@ -32,8 +32,9 @@ export const rib = (o: Partial<ConstructorParameters<typeof Rib>[0]> = {}): Rib 
 export const ebgpPeer = (address: string, asn: number): PeerSourceInfo => ({ address, asn, bgpIdentifier: address, ebgp: true, routeReflectorClient: false });
 export const ibgpPeer = (address: string, client = false): PeerSourceInfo => ({ address, asn: LOCAL_AS, bgpIdentifier: address, ebgp: false, routeReflectorClient: client });
 
-export const ebgpPolicy = (peerAs: number): ExportPolicy => ({ localAs: LOCAL_AS, peerAs, ebgp: true, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1', selfV6: '2001:db8::1' });
-export const ibgpPolicy = (o: Partial<ExportPolicy> = {}): ExportPolicy => ({ localAs: LOCAL_AS, peerAs: LOCAL_AS, ebgp: false, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1', ...o });
+/** Towards an eBGP peer, whatever its AS: the policy does not depend on it (peers in any AS share a group). */
+export const ebgpPolicy = (o: Partial<ExportPolicy> = {}): ExportPolicy => ({ localAs: LOCAL_AS, ebgp: true, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1', selfV6: '2001:db8::1', ...o });
+export const ibgpPolicy = (o: Partial<ExportPolicy> = {}): ExportPolicy => ({ localAs: LOCAL_AS, ebgp: false, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1', ...o });
 
 export function announce(prefixes: string[], attrs: Partial<PathAttributes> & { nextHop: string }): UpdateMessage {
   return { type: MessageType.Update, withdrawnRoutes: [], attributes: { origin: 0, asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65001] }], ...attrs }, nlri: prefixes.map((p) => parsePrefix(p)) };

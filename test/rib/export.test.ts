@@ -26,6 +26,8 @@ function deepFreeze<T>(o: T): T {
 // Sources. The eBGP peer E1 (AS 65001) sits on 192.0.2.0/24; the eBGP target shares
 // 198.51.100.0/24 with this node (its selfV4 198.51.100.1), the third-party subnet.
 const E1: RouteSource = { kind: 'peer', address: '192.0.2.1', asn: 65001, bgpIdentifier: '192.0.2.1', ebgp: true, routeReflectorClient: false };
+/** Another peer in E1's AS. */
+const E3: RouteSource = { kind: 'peer', address: '192.0.2.3', asn: 65001, bgpIdentifier: '192.0.2.3', ebgp: true, routeReflectorClient: false };
 const C1: RouteSource = { kind: 'peer', address: '10.0.1.1', asn: LOCAL_AS, bgpIdentifier: '1.1.1.1', ebgp: false, routeReflectorClient: true };
 const N1: RouteSource = { kind: 'peer', address: '10.0.2.1', asn: LOCAL_AS, bgpIdentifier: '2.2.2.2', ebgp: false, routeReflectorClient: false };
 const LOCAL: RouteSource = { kind: 'local', name: 'k8s' };
@@ -45,7 +47,6 @@ const local = (a: Partial<PathAttributes> = {}): Route => route(LOCAL, { origin:
 const toEbgp = (o: Partial<ExportPolicy> = {}): ExportPolicy =>
   deepFreeze({
     localAs: LOCAL_AS,
-    peerAs: 65002,
     ebgp: true,
     routeReflectorClient: false,
     nextHopMode: 'Auto',
@@ -55,9 +56,12 @@ const toEbgp = (o: Partial<ExportPolicy> = {}): ExportPolicy =>
     ...o,
   });
 const toIbgp = (o: Partial<ExportPolicy> = {}): ExportPolicy =>
-  deepFreeze({ localAs: LOCAL_AS, peerAs: LOCAL_AS, ebgp: false, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1', selfV6: '2001:db8::1', ...o });
-/** This node as a route reflector towards one client (its group holds that client alone). */
-const toClient = (clientAddress: string, o: Partial<ExportPolicy> = {}): ExportPolicy => toIbgp({ clusterId: CLUSTER, routeReflectorClient: true, clientAddress, ...o });
+  deepFreeze({ localAs: LOCAL_AS, ebgp: false, routeReflectorClient: false, nextHopMode: 'Auto', selfV4: '10.0.0.1', selfV6: '2001:db8::1', ...o });
+/**
+ * This node as a route reflector towards its clients. The policy names no client: every client
+ * shares it (and one update group), and the group keeps a client's own routes from it.
+ */
+const toClient = (o: Partial<ExportPolicy> = {}): ExportPolicy => toIbgp({ clusterId: CLUSTER, routeReflectorClient: true, ...o });
 const toNonClient = (o: Partial<ExportPolicy> = {}): ExportPolicy => toIbgp({ clusterId: CLUSTER, ...o });
 
 const sent = (attributes: PathAttributes, mp?: string): ExportResult => ({ ok: true, value: mp === undefined ? { attributes } : { attributes, mp: { nextHop: mp } } });
@@ -66,23 +70,18 @@ describe('exportRoute: not sent', () => {
   const rows: [string, Route, boolean, ExportPolicy, NotExported][] = [
     ['iBGP-learned to an iBGP peer, no route reflection (split horizon)', fromN1(), false, toIbgp(), 'ibgp-split-horizon'],
     ['a client\'s route to an iBGP peer when this node is no reflector', fromC1(), false, toIbgp(), 'ibgp-split-horizon'],
-    ['a client\'s route to a "client" when this node has no cluster ID', fromC1(), false, toIbgp({ routeReflectorClient: true, clientAddress: '10.0.1.2' }), 'ibgp-split-horizon'],
+    ['a client\'s route to a "client" when this node has no cluster ID', fromC1(), false, toIbgp({ routeReflectorClient: true }), 'ibgp-split-horizon'],
     ['non-client to non-client on a reflector', fromN1(), false, toNonClient(), 'not-reflected'],
     ['non-client to non-client on a reflector, IPv6', route(N1, I_ATTRS, '2001:db8:2::1'), true, toNonClient(), 'not-reflected'],
-    ['a client\'s route back to that client', fromC1(), false, toClient('10.0.1.1'), 'sender'],
-    ['a client\'s route back to that client, even with next hop self', fromC1(), false, toClient('10.0.1.1', { nextHopMode: 'Self' }), 'sender'],
-    ['an eBGP route to a peer in the AS it came from', fromE1(), false, toEbgp({ peerAs: 65001 }), 'sender-as'],
-    ['an eBGP route to a peer in the AS it came from, with a per-peer local AS', fromE1(), false, toEbgp({ peerAs: 65001, localAs: 65100 }), 'sender-as'],
     ['NO_ADVERTISE, originated, to iBGP', local({ communities: [NO_ADVERTISE] }), false, toIbgp(), 'no-advertise'],
     ['NO_ADVERTISE, eBGP-learned, to eBGP', fromE1({ communities: [1, NO_ADVERTISE] }), false, toEbgp(), 'no-advertise'],
     ['NO_ADVERTISE, eBGP-learned, to iBGP', fromE1({ communities: [NO_ADVERTISE] }), false, toIbgp(), 'no-advertise'],
-    ['NO_ADVERTISE, client route, to another client', fromC1({ communities: [NO_ADVERTISE] }), false, toClient('10.0.1.2'), 'no-advertise'],
+    ['NO_ADVERTISE, client route, to clients', fromC1({ communities: [NO_ADVERTISE] }), false, toClient(), 'no-advertise'],
     ['NO_ADVERTISE wins over split horizon', fromN1({ communities: [NO_ADVERTISE] }), false, toIbgp(), 'no-advertise'],
     ['NO_EXPORT, eBGP-learned, to eBGP', fromE1({ communities: [NO_EXPORT] }), false, toEbgp(), 'no-export'],
     ['NO_EXPORT, originated, to eBGP', local({ communities: [NO_EXPORT] }), false, toEbgp(), 'no-export'],
     ['NO_EXPORT, iBGP-learned, IPv6, to eBGP', route(C1, { ...I_ATTRS, communities: [NO_EXPORT] }, '2001:db8:1::1'), true, toEbgp(), 'no-export'],
     ['NO_EXPORT_SUBCONFED, eBGP-learned, to eBGP', fromE1({ communities: [NO_EXPORT_SUBCONFED] }), false, toEbgp(), 'no-export'],
-    ['NO_EXPORT wins over sender-as', fromE1({ communities: [NO_EXPORT] }), false, toEbgp({ peerAs: 65001 }), 'no-export'],
     ['an originated IPv4 route without an IPv4 address towards the peer', local(), false, toIbgp({ selfV4: undefined }), 'no-next-hop'],
     ['an originated IPv6 route without any address towards the peer', local(), true, toEbgp({ selfV4: undefined, selfV6: undefined }), 'no-next-hop'],
     ['next hop self (Auto to eBGP, off the shared subnet) without an IPv4 address', fromE1(), false, toEbgp({ selfV4: undefined }), 'no-next-hop'],
@@ -90,7 +89,7 @@ describe('exportRoute: not sent', () => {
     ['an IPv6 next hop on an IPv4 route, Keep, no extended next hop, no IPv4 address', fromE1({}, '2001:db8:1::1'), false, toEbgp({ nextHopMode: 'Keep', selfV4: undefined }), 'no-next-hop'],
   ];
 
-  it('has rows', () => expect(rows.length).toBe(24));
+  it('has rows', () => expect(rows.length).toBe(19));
 
   it.each(rows)('%s', (_name, r, v6, policy, reason) => {
     expect(exportRoute(r, v6, policy)).toStrictEqual({ ok: false, reason });
@@ -182,6 +181,29 @@ describe('exportRoute: sent towards eBGP', () => {
       toEbgp(),
       sent({ origin: 0, asPath: [seq(LOCAL_AS, 65001, 65010)], communities: [0xfde80002, 0xffff029a], nextHop: '198.51.100.1' }),
     ],
+    // The peer's AS does not matter here: peers in the sender's AS get the route and drop it as an
+    // AS_PATH loop (RFC 4271 §9.1.2), as from BIRD and FRR; the sender itself is left out by its group.
+    [
+      'eBGP-learned from a second peer of the sender\'s AS: sent as E1\'s, the source\'s address and AS play no part',
+      route(E3, E_ATTRS, '192.0.2.3'),
+      false,
+      toEbgp(),
+      sent({ origin: 0, asPath: [seq(LOCAL_AS, 65001, 65010)], communities: [0xfde80001], nextHop: '198.51.100.1' }),
+    ],
+    [
+      'eBGP-learned, towards the sender\'s own subnet (the sender, or its AS neighbour on one exchange), Auto: sent, the sender\'s next hop kept',
+      fromE1(),
+      false,
+      toEbgp({ sharedSubnets: [parsePrefix('192.0.2.0/24')] }),
+      sent({ origin: 0, asPath: [seq(LOCAL_AS, 65001, 65010)], communities: [0xfde80001], nextHop: '192.0.2.1' }),
+    ],
+    [
+      'eBGP-learned IPv6 towards the sender\'s own subnet with a per-peer local AS: sent, that AS prepended, next hop kept',
+      route(E1, { origin: 0, asPath: [seq(65001)] }, '2001:db8:1::1'),
+      true,
+      toEbgp({ localAs: 65100, sharedSubnets: [parsePrefix('2001:db8:1::/64')] }),
+      sent({ origin: 0, asPath: [seq(65100, 65001)] }, '2001:db8:1::1'),
+    ],
     // Next hop.
     [
       'Auto: the route\'s next hop on the shared subnet is kept (third-party, RFC 4271 §5.1.3)',
@@ -234,7 +256,7 @@ describe('exportRoute: sent towards eBGP', () => {
     ],
   ];
 
-  it('has rows', () => expect(rows.length).toBe(18));
+  it('has rows', () => expect(rows.length).toBe(21));
 
   it.each(rows)('%s', (_name, r, v6, policy, expected) => {
     expect(exportRoute(r, v6, policy)).toStrictEqual(expected);
@@ -268,7 +290,7 @@ describe('exportRoute: sent towards iBGP', () => {
       'eBGP-learned to a client: not reflected, so no ORIGINATOR_ID or CLUSTER_LIST',
       fromE1(),
       false,
-      toClient('10.0.1.1'),
+      toClient(),
       sent({ origin: 0, asPath: [seq(65001, 65010)], med: 50, communities: [0xfde80001], localPref: 100, nextHop: '192.0.2.1' }),
     ],
     [
@@ -317,7 +339,7 @@ describe('exportRoute: sent towards iBGP', () => {
       'originated to a client: not reflected, no ORIGINATOR_ID',
       local(),
       false,
-      toClient('10.0.1.1'),
+      toClient(),
       sent({ origin: 0, asPath: [], localPref: 100, nextHop: '10.0.0.1' }),
     ],
   ];
@@ -332,26 +354,27 @@ describe('exportRoute: sent towards iBGP', () => {
 describe('exportRoute: route reflection (RFC 4456)', () => {
   const reflected = (a: Partial<PathAttributes>, nextHop: string): ExportResult => sent({ origin: 0, asPath: [], localPref: 150, med: 20, ...a, nextHop });
   const rows: [string, Route, boolean, ExportPolicy, ExportResult][] = [
-    ['client to another client: ORIGINATOR_ID the sender\'s BGP Identifier, our cluster ID, next hop unchanged', fromC1(), false, toClient('10.0.1.2'), reflected({ originatorId: '1.1.1.1', clusterList: [CLUSTER] }, '10.0.1.1')],
+    ['client to clients: ORIGINATOR_ID the sender\'s BGP Identifier, our cluster ID, next hop unchanged', fromC1(), false, toClient(), reflected({ originatorId: '1.1.1.1', clusterList: [CLUSTER] }, '10.0.1.1')],
     ['client to a non-client', fromC1(), false, toNonClient(), reflected({ originatorId: '1.1.1.1', clusterList: [CLUSTER] }, '10.0.1.1')],
-    ['non-client to a client', fromN1(), false, toClient('10.0.1.2'), reflected({ originatorId: '2.2.2.2', clusterList: [CLUSTER] }, '10.0.2.1')],
-    ['non-client to a client whose address is not the sender\'s', fromN1(), false, toClient('10.0.1.1'), reflected({ originatorId: '2.2.2.2', clusterList: [CLUSTER] }, '10.0.2.1')],
+    ['non-client to a client', fromN1(), false, toClient(), reflected({ originatorId: '2.2.2.2', clusterList: [CLUSTER] }, '10.0.2.1')],
+    // Not refused as "back to the sender": the policy is every client's; the update group keeps C1's route from C1.
+    ['a client\'s route towards clients, Self: reflected with next hop self', fromC1(), false, toClient({ nextHopMode: 'Self' }), reflected({ originatorId: '1.1.1.1', clusterList: [CLUSTER] }, '10.0.0.1')],
     [
       'ORIGINATOR_ID already set is kept, our cluster ID goes in front of CLUSTER_LIST',
       fromC1({ originatorId: '9.9.9.9', clusterList: ['10.255.0.7', '10.255.0.8'] }),
       false,
-      toClient('10.0.1.2'),
+      toClient(),
       reflected({ originatorId: '9.9.9.9', clusterList: [CLUSTER, '10.255.0.7', '10.255.0.8'] }, '10.0.1.1'),
     ],
     ['without LOCAL_PREF: 100 added', fromC1({ localPref: undefined }), false, toNonClient(), reflected({ localPref: 100, originatorId: '1.1.1.1', clusterList: [CLUSTER] }, '10.0.1.1')],
-    ['NO_EXPORT: reflected, community kept', fromC1({ communities: [NO_EXPORT] }), false, toClient('10.0.1.2'), reflected({ communities: [NO_EXPORT], originatorId: '1.1.1.1', clusterList: [CLUSTER] }, '10.0.1.1')],
-    ['Self towards a client: next hop self', fromN1(), false, toClient('10.0.1.2', { nextHopMode: 'Self' }), reflected({ originatorId: '2.2.2.2', clusterList: [CLUSTER] }, '10.0.0.1')],
+    ['NO_EXPORT: reflected, community kept', fromC1({ communities: [NO_EXPORT] }), false, toClient(), reflected({ communities: [NO_EXPORT], originatorId: '1.1.1.1', clusterList: [CLUSTER] }, '10.0.1.1')],
+    ['Self towards a client: next hop self', fromN1(), false, toClient({ nextHopMode: 'Self' }), reflected({ originatorId: '2.2.2.2', clusterList: [CLUSTER] }, '10.0.0.1')],
     ['Keep towards a non-client', fromC1(), false, toNonClient({ nextHopMode: 'Keep' }), reflected({ originatorId: '1.1.1.1', clusterList: [CLUSTER] }, '10.0.1.1')],
     [
       'IPv6: the reflected route keeps its next hop in MP_REACH_NLRI',
       route(C1, I_ATTRS, '2001:db8:1::1'),
       true,
-      toClient('10.0.1.2'),
+      toClient(),
       sent({ origin: 0, asPath: [], localPref: 150, med: 20, originatorId: '1.1.1.1', clusterList: [CLUSTER] }, '2001:db8:1::1'),
     ],
   ];

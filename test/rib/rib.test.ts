@@ -26,7 +26,7 @@ describe('Rib: eBGP propagation', () => {
     r.peerUp(ebgpPeer('192.0.2.1', 65001));
     r.apply('192.0.2.1', announce(['10.1.0.0/24', '10.1.1.0/24', '10.1.2.0/24'], { nextHop: '192.0.2.1', med: 7, localPref: 300 }));
     const b = {};
-    r.join(b, ebgpPolicy(65002), FORMAT);
+    r.join(b, '192.0.2.101', ebgpPolicy(), FORMAT);
     const got = pull(r, b);
     expect(got.filter(isEndOfRib).map((u) => u.endOfRib)).toEqual([{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }]);
     const t = table(got.filter((u) => !isEndOfRib(u)));
@@ -36,20 +36,98 @@ describe('Rib: eBGP propagation', () => {
     expect(t.get('10.1.0.0/24')).toEqual({ origin: 0, asPath: [{ type: AsPathSegmentType.AsSequence, asns: [64512, 65001] }], nextHop: '10.0.0.1' });
   });
 
-  it('does not send a route back to the AS it came from', () => {
+  it('sends a route to another peer of the AS it came from, never back to the peer itself: one update group for both', () => {
     const r = rib();
     r.peerUp(ebgpPeer('192.0.2.1', 65001));
-    r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1' }));
+    r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1', med: 7 }));
+    // The sender, and another peer of AS 65001, with one policy: the AS does not split the group.
+    const sender = {};
     const sameAs = {};
-    r.join(sameAs, ebgpPolicy(65001), FORMAT);
-    expect(pull(r, sameAs).filter((u) => !isEndOfRib(u))).toEqual([]);
+    r.join(sender, '192.0.2.1', ebgpPolicy(), FORMAT);
+    r.join(sameAs, '192.0.2.3', ebgpPolicy(), FORMAT);
+    expect(r.updateGroups).toBe(1);
+    const toSender = pull(r, sender);
+    expect(toSender.filter((u) => !isEndOfRib(u))).toEqual([]);
+    expect(toSender.filter(isEndOfRib)).toHaveLength(2);
+    expect(r.advertised(sender)).toEqual([]);
+    // The other peer gets it with our AS in front (it drops it as an AS_PATH loop, RFC 4271 §9.1.2).
+    const t = table(pull(r, sameAs));
+    expect([...t]).toEqual([['10.1.0.0/24', { origin: 0, asPath: [{ type: AsPathSegmentType.AsSequence, asns: [64512, 65001] }], nextHop: '10.0.0.1' }]]);
+    expect(r.advertised(sameAs).map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([['10.1.0.0/24', '10.0.0.1']]);
+    // A change of the sender's route: news for the other member, still nothing for the sender.
+    r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1', communities: [5] }));
+    expect(pull(r, sender)).toEqual([]);
+    expect(table(pull(r, sameAs)).get('10.1.0.0/24')?.communities).toEqual([5]);
+    // Its withdrawal too.
+    r.apply('192.0.2.1', withdraw(['10.1.0.0/24']));
+    expect(pull(r, sender)).toEqual([]);
+    expect(pull(r, sameAs).flatMap((u) => u.withdrawnRoutes.map(formatPrefix))).toEqual(['10.1.0.0/24']);
+    expect(r.updateGroups).toBe(1);
+  });
+
+  it('when the best moves to a member\'s own route, withdraws the prefix from that member alone, and gives it back when the best moves away', () => {
+    const r = rib();
+    r.peerUp(ebgpPeer('192.0.2.1', 65001));
+    r.peerUp(ebgpPeer('192.0.2.2', 65003));
+    const a = {};
+    const b = {};
+    const c = {};
+    r.join(a, '192.0.2.1', ebgpPolicy(), FORMAT);
+    r.join(b, '192.0.2.2', ebgpPolicy(), FORMAT);
+    r.join(c, '192.0.2.103', ebgpPolicy(), FORMAT);
+    expect(r.updateGroups).toBe(1);
+    for (const m of [a, b, c]) pull(r, m);
+    const viaB = [{ type: AsPathSegmentType.AsSequence, asns: [64512, 65003, 65004] }];
+    const viaA = [{ type: AsPathSegmentType.AsSequence, asns: [64512, 65001] }];
+    const prefixes = (us: ReturnType<typeof pull>): [string[], string[]] => [us.flatMap((u) => u.withdrawnRoutes.map(formatPrefix)), us.flatMap((u) => u.nlri.map(formatPrefix))];
+    // B's route is the only one: A and C hold it, B nothing.
+    r.apply('192.0.2.2', announce(['10.1.0.0/24'], { nextHop: '192.0.2.2', asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65003, 65004] }] }));
+    const a1 = pull(r, a);
+    expect(prefixes(a1)).toEqual([[], ['10.1.0.0/24']]);
+    expect(table(a1).get('10.1.0.0/24')?.asPath).toEqual(viaB);
+    expect(pull(r, b)).toEqual([]);
+    expect(table(pull(r, c)).get('10.1.0.0/24')?.asPath).toEqual(viaB);
+    // A's shorter path becomes the best: A is told to withdraw, B and C get A's route.
+    r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1' }));
+    expect(r.routes()[0]?.paths.find((p) => p.best)?.from).toBe('192.0.2.1');
+    expect(prefixes(pull(r, a))).toEqual([['10.1.0.0/24'], []]);
+    expect(r.advertised(a)).toEqual([]);
+    for (const m of [b, c]) {
+      const got = pull(r, m);
+      expect(prefixes(got)).toEqual([[], ['10.1.0.0/24']]);
+      expect(table(got).get('10.1.0.0/24')?.asPath).toEqual(viaA);
+      expect(r.advertised(m).map((x) => x.attributes.asPath)).toEqual([viaA]);
+    }
+    // A withdraws: the best is B's again. A gets it back, B withdraws it, C gets B's route.
+    r.apply('192.0.2.1', withdraw(['10.1.0.0/24']));
+    const a3 = pull(r, a);
+    expect(prefixes(a3)).toEqual([[], ['10.1.0.0/24']]);
+    expect(table(a3).get('10.1.0.0/24')?.asPath).toEqual(viaB);
+    expect(r.advertised(a).map((x) => x.attributes.asPath)).toEqual([viaB]);
+    expect(prefixes(pull(r, b))).toEqual([['10.1.0.0/24'], []]);
+    expect(r.advertised(b)).toEqual([]);
+    const c3 = pull(r, c);
+    expect(prefixes(c3)).toEqual([[], ['10.1.0.0/24']]);
+    expect(table(c3).get('10.1.0.0/24')?.asPath).toEqual(viaB);
+  });
+
+  it('sends a member nothing for a prefix whose best is its own, not the second best', () => {
+    const r = rib();
+    r.peerUp(ebgpPeer('192.0.2.1', 65001));
+    r.peerUp(ebgpPeer('192.0.2.2', 65003));
+    r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1' }));
+    r.apply('192.0.2.2', announce(['10.1.0.0/24'], { nextHop: '192.0.2.2', asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65003, 65004] }] }));
+    const a = {};
+    r.join(a, '192.0.2.1', ebgpPolicy(), FORMAT);
+    expect(pull(r, a).filter((u) => !isEndOfRib(u))).toEqual([]);
+    expect(r.advertised(a)).toEqual([]);
   });
 
   it('coalesces: a prefix that changes twice before the member reads goes out once, in its final state', () => {
     const r = rib();
     r.peerUp(ebgpPeer('192.0.2.1', 65001));
     const b = {};
-    r.join(b, ebgpPolicy(65002), FORMAT);
+    r.join(b, '192.0.2.101', ebgpPolicy(), FORMAT);
     pull(r, b);
     r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1', communities: [1] }));
     r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1', communities: [2] }));
@@ -69,7 +147,7 @@ describe('Rib: eBGP propagation', () => {
     r.apply('192.0.2.1', announce(['10.1.0.0/24', '10.9.0.0/24'], { nextHop: '192.0.2.1' }));
     r.apply('192.0.2.2', announce(['10.1.0.0/24'], { nextHop: '192.0.2.2', asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65003, 65004] }] }));
     const b = {};
-    r.join(b, ebgpPolicy(65002), FORMAT);
+    r.join(b, '192.0.2.101', ebgpPolicy(), FORMAT);
     const first = table(pull(r, b));
     expect(first.get('10.1.0.0/24')?.asPath).toEqual([{ type: AsPathSegmentType.AsSequence, asns: [64512, 65001] }]);
     r.peerDown('192.0.2.1');
@@ -88,8 +166,8 @@ describe('Rib: update groups', () => {
     r.peerUp(ebgpPeer('192.0.2.1', 65001));
     const a = {};
     const b = {};
-    r.join(a, ebgpPolicy(65002), FORMAT);
-    r.join(b, ebgpPolicy(65002), FORMAT);
+    r.join(a, '192.0.2.101', ebgpPolicy(), FORMAT);
+    r.join(b, '192.0.2.102', ebgpPolicy(), FORMAT);
     expect(r.updateGroups).toBe(1);
     r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1' }));
     const fromA: Buffer[] = [];
@@ -109,12 +187,12 @@ describe('Rib: update groups', () => {
     r.peerUp(ebgpPeer('192.0.2.1', 65001));
     r.apply('192.0.2.1', announce(['10.1.0.0/24', '10.1.1.0/24'], { nextHop: '192.0.2.1' }));
     const a = {};
-    r.join(a, ebgpPolicy(65002), FORMAT);
+    r.join(a, '192.0.2.101', ebgpPolicy(), FORMAT);
     pull(r, a);
     r.apply('192.0.2.1', withdraw(['10.1.1.0/24']));
     r.apply('192.0.2.1', announce(['10.1.2.0/24'], { nextHop: '192.0.2.1' }));
     const late = {};
-    r.join(late, ebgpPolicy(65002), FORMAT);
+    r.join(late, '192.0.2.102', ebgpPolicy(), FORMAT);
     const lateGot = pull(r, late);
     expect(lateGot.filter(isEndOfRib)).toHaveLength(2);
     expect([...table(lateGot).keys()].sort()).toEqual(['10.1.0.0/24', '10.1.2.0/24']);
@@ -130,21 +208,35 @@ describe('Rib: iBGP and route reflection', () => {
     r.peerUp(ibgpPeer('192.0.2.1'));
     r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1', asPath: [] }));
     const b = {};
-    r.join(b, ibgpPolicy(), FORMAT);
+    r.join(b, '192.0.2.101', ibgpPolicy(), FORMAT);
     expect(pull(r, b).filter((u) => !isEndOfRib(u))).toEqual([]);
   });
 
-  it('reflects a client\'s route to other clients with ORIGINATOR_ID and CLUSTER_LIST, next hop unchanged, never back to the client', () => {
+  it('reflects a client\'s route to other clients with ORIGINATOR_ID and CLUSTER_LIST, next hop unchanged, never back to the client; the clients share one group', () => {
     const r = rib({ clusterId: '10.255.0.1' });
     r.peerUp(ibgpPeer('192.0.2.1', true));
     r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1', asPath: [], localPref: 150 }));
     const sender = {};
     const other = {};
-    r.join(sender, ibgpPolicy({ clusterId: '10.255.0.1', routeReflectorClient: true, clientAddress: '192.0.2.1' }), FORMAT);
-    r.join(other, ibgpPolicy({ clusterId: '10.255.0.1', routeReflectorClient: true, clientAddress: '192.0.2.2' }), FORMAT);
+    const clients = ibgpPolicy({ clusterId: '10.255.0.1', routeReflectorClient: true });
+    r.join(sender, '192.0.2.1', clients, FORMAT);
+    r.join(other, '192.0.2.2', clients, FORMAT);
+    expect(r.updateGroups).toBe(1);
     expect(pull(r, sender).filter((u) => !isEndOfRib(u))).toEqual([]);
+    expect(r.advertised(sender)).toEqual([]);
+    const reflected = { origin: 0, asPath: [], nextHop: '192.0.2.1', localPref: 150, originatorId: '192.0.2.1', clusterList: ['10.255.0.1'] };
     const t = table(pull(r, other));
-    expect(t.get('10.1.0.0/24')).toEqual({ origin: 0, asPath: [], nextHop: '192.0.2.1', localPref: 150, originatorId: '192.0.2.1', clusterList: ['10.255.0.1'] });
+    expect([...t]).toEqual([['10.1.0.0/24', reflected]]);
+    expect(r.advertised(other).map((a) => [formatPrefix(a.prefix), a.attributes])).toEqual([['10.1.0.0/24', reflected]]);
+    // A client joining later gets the sender's route in its first table.
+    const late = {};
+    r.join(late, '192.0.2.3', clients, FORMAT);
+    expect(r.updateGroups).toBe(1);
+    expect([...table(pull(r, late))]).toEqual([['10.1.0.0/24', reflected]]);
+    // The sender's session bounces: back in the group, still without its own route.
+    r.leave(sender);
+    r.join(sender, '192.0.2.1', clients, FORMAT);
+    expect(pull(r, sender).filter((u) => !isEndOfRib(u))).toEqual([]);
   });
 
   it('keeps a route that carries its own cluster ID in Adj-RIB-In, ineligible, with the reason', () => {
@@ -164,12 +256,12 @@ describe('Rib: ADD-PATH send', () => {
     r.apply('192.0.2.1', announce(['10.7.0.0/24'], { nextHop: '192.0.2.1', asPath: [] }));
     r.apply('192.0.2.2', announce(['10.7.0.0/24'], { nextHop: '192.0.2.2', asPath: [] }));
     const tor = {};
-    r.join(tor, ibgpPolicy({ clusterId: '10.255.0.1', routeReflectorClient: true, clientAddress: '192.0.2.3' }), ADD_PATH_FORMAT);
+    r.join(tor, '192.0.2.3', ibgpPolicy({ clusterId: '10.255.0.1', routeReflectorClient: true }), ADD_PATH_FORMAT);
     const got = table(pull(r, tor, ADD_PATH_CTX));
     expect([...got.values()].map((a) => a.nextHop).sort()).toEqual(['192.0.2.1', '192.0.2.2']);
     expect(new Set([...got.keys()]).size).toBe(2);
     const plain = {};
-    r.join(plain, ibgpPolicy({ clusterId: '10.255.0.1', routeReflectorClient: true, clientAddress: '192.0.2.4' }), FORMAT);
+    r.join(plain, '192.0.2.4', ibgpPolicy({ clusterId: '10.255.0.1', routeReflectorClient: true }), FORMAT);
     expect([...table(pull(r, plain)).values()].map((a) => a.nextHop)).toEqual(['192.0.2.1']);
     // One path goes: its path identifier alone is withdrawn.
     r.peerDown('192.0.2.2');
@@ -177,13 +269,57 @@ describe('Rib: ADD-PATH send', () => {
     expect(after.flatMap((u) => u.withdrawnRoutes).map((p) => p.pathId)).toHaveLength(1);
     expect(after.flatMap((u) => u.nlri)).toEqual([]);
   });
+
+  it('gives a member that sent one path of the multipath set the other paths only, with their path identifiers', () => {
+    const r = rib({ clusterId: '10.255.0.1' });
+    for (const a of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) r.peerUp(ibgpPeer(a, true));
+    const clients = ibgpPolicy({ clusterId: '10.255.0.1', routeReflectorClient: true });
+    const c1 = {};
+    const c2 = {};
+    const tor = {};
+    r.join(c1, '192.0.2.1', clients, ADD_PATH_FORMAT);
+    r.join(c2, '192.0.2.2', clients, ADD_PATH_FORMAT);
+    r.join(tor, '192.0.2.9', clients, ADD_PATH_FORMAT);
+    expect(r.updateGroups).toBe(1);
+    for (const m of [c1, c2, tor]) pull(r, m, ADD_PATH_CTX);
+    for (const a of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) r.apply(a, announce(['10.7.0.0/24'], { nextHop: a, asPath: [] }));
+    expect(r.routes()[0]?.paths.filter((p) => p.multipath)).toHaveLength(3);
+    /** Path identifier → next hop, as the member holds it. */
+    const held = (m: object): [number | undefined, string | undefined][] =>
+      [...table(pull(r, m, ADD_PATH_CTX))].map(([k, e]): [number | undefined, string | undefined] => [Number(k.split('#')[1]), e.nextHop]).sort((x, y) => (x[1] ?? '').localeCompare(y[1] ?? ''));
+    const all = held(tor);
+    expect(all.map(([, nh]) => nh)).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3']);
+    expect(new Set(all.map(([id]) => id)).size).toBe(3);
+    const idOf = (nh: string): number | undefined => all.find(([, x]) => x === nh)?.[0];
+    expect(held(c1)).toEqual([[idOf('192.0.2.2'), '192.0.2.2'], [idOf('192.0.2.3'), '192.0.2.3']]);
+    expect(held(c2)).toEqual([[idOf('192.0.2.1'), '192.0.2.1'], [idOf('192.0.2.3'), '192.0.2.3']]);
+    const adv = (m: object): [number | undefined, string][] => r.advertised(m).map((a): [number | undefined, string] => [a.prefix.pathId, a.nextHop]).sort((x, y) => x[1].localeCompare(y[1]));
+    expect(adv(c1)).toEqual([[idOf('192.0.2.2'), '192.0.2.2'], [idOf('192.0.2.3'), '192.0.2.3']]);
+    expect(adv(tor)).toEqual(all);
+    // c2 withdraws its path: the others withdraw that path identifier; c2 is told nothing.
+    r.apply('192.0.2.2', withdraw(['10.7.0.0/24']));
+    const ids = (us: ReturnType<typeof pull>): [(number | undefined)[], (number | undefined)[]] => [us.flatMap((u) => u.withdrawnRoutes.map((p) => p.pathId)), us.flatMap((u) => u.nlri.map((p) => p.pathId))];
+    expect(ids(pull(r, c1, ADD_PATH_CTX))).toEqual([[idOf('192.0.2.2')], []]);
+    expect(ids(pull(r, tor, ADD_PATH_CTX))).toEqual([[idOf('192.0.2.2')], []]);
+    expect(pull(r, c2, ADD_PATH_CTX)).toEqual([]);
+    // c1's path changes: everyone but c1 hears of it, under the same identifier.
+    r.apply('192.0.2.1', announce(['10.7.0.0/24'], { nextHop: '192.0.2.1', asPath: [], communities: [9] }));
+    expect(pull(r, c1, ADD_PATH_CTX)).toEqual([]);
+    for (const m of [c2, tor]) {
+      const got = pull(r, m, ADD_PATH_CTX);
+      expect(ids(got)).toEqual([[], [idOf('192.0.2.1')]]);
+      expect(got[0]?.attributes.communities).toEqual([9]);
+    }
+    expect(adv(c1)).toEqual([[idOf('192.0.2.3'), '192.0.2.3']]);
+    expect(adv(c2)).toEqual([[idOf('192.0.2.1'), '192.0.2.1'], [idOf('192.0.2.3'), '192.0.2.3']]);
+  });
 });
 
 describe('Rib: origination', () => {
   it('setOriginated replaces the set: only the difference is sent', () => {
     const r = rib();
     const b = {};
-    r.join(b, ebgpPolicy(65002), FORMAT);
+    r.join(b, '192.0.2.101', ebgpPolicy(), FORMAT);
     const attrs: PathAttributes = { origin: 0, asPath: [] };
     r.setOriginated('k8s', [{ prefix: parsePrefix('10.96.0.0/12'), attributes: attrs }, { prefix: parsePrefix('2001:db8:96::/112'), attributes: attrs }]);
     const first = table(pull(r, b));
