@@ -22,7 +22,7 @@
  *   npm run bench:sessions -- [--peers 200] [--window 30] [--hold 30,9] [--deadline S]
  *                             [--mode passive|active] [--port 11190] [--cpu-prof DIR] [--log-level silent]
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config/config.js';
 import { Daemon } from '../src/daemon.js';
 import type { PeerCounters, PeersCommand, PeersReport } from './session-peers.js';
+import { Child, DeadlineError } from './propagation/child.js';
 
 const KBGP_CHILD = '--kbgp-child';
 const LISTEN_ADDRESS = '127.0.5.1';
@@ -160,86 +161,7 @@ function runKbgpChild(): void {
 // ---------------------------------------------------------------------------------------------
 // The orchestrator
 
-class DeadlineError extends Error {}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A forked child with typed reports; every wait is bounded by an absolute deadline. */
-class Child<C extends object, R extends { readonly type: string; readonly message?: string }> {
-  private readonly inbox: R[] = [];
-  private wake: (() => void) | undefined;
-  private exitedWith: string | undefined;
-  readonly latest = new Map<string, R>();
-
-  constructor(
-    readonly name: string,
-    readonly proc: ChildProcess,
-  ) {
-    proc.on('message', (m: unknown) => {
-      const r = m as R; // our own child, over our own channel
-      this.inbox.push(r);
-      this.latest.set(r.type, r);
-      this.wake?.();
-    });
-    proc.on('exit', (code, signal) => {
-      this.exitedWith = signal ?? String(code);
-      this.wake?.();
-    });
-    proc.on('error', (e) => {
-      this.exitedWith = e.message;
-      this.wake?.();
-    });
-  }
-
-  get exited(): boolean {
-    return this.exitedWith !== undefined;
-  }
-
-  send(c: C): void {
-    if (!this.exited && this.proc.connected) this.proc.send(c);
-  }
-
-  async next<K extends R['type']>(type: K, deadline: number): Promise<Extract<R, { type: K }>> {
-    const is = (m: R): m is Extract<R, { type: K }> => m.type === type;
-    for (;;) {
-      const i = this.inbox.findIndex(is);
-      if (i >= 0) {
-        const [m] = this.inbox.splice(i, 1);
-        if (m !== undefined && is(m)) return m;
-      }
-      const err = this.inbox.find((m) => m.type === 'error');
-      if (err !== undefined) throw new Error(`${this.name}: ${err.message ?? 'error'}`);
-      if (this.exitedWith !== undefined) throw new Error(`${this.name} exited (${this.exitedWith}) while we waited for '${type}'`);
-      const left = deadline - performance.now();
-      if (left <= 0) throw new DeadlineError(`${this.name}: no '${type}' before the deadline`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-  }
-
-  /** Asks politely, waits up to `graceMs` for the exit, then SIGKILLs the PID. */
-  async stop(command: C, graceMs: number): Promise<void> {
-    this.send(command);
-    const until = performance.now() + graceMs;
-    while (!this.exited && performance.now() < until) await sleep(20);
-    this.kill();
-  }
-
-  kill(): void {
-    if (this.exited || this.proc.pid === undefined) return;
-    try {
-      process.kill(this.proc.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
 
 interface Options {
   readonly peers: number;

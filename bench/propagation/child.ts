@@ -1,8 +1,8 @@
 /**
  * A forked child seen from the harness: typed commands out over IPC, typed reports in, and every
  * wait bounded by an absolute deadline (`performance.now()` milliseconds). A report of type 'error'
- * or the child's exit ends any wait with an exception. The same shape as the `Child` that
- * sessions.bench.ts keeps to itself, plus `take` and `ask`, so that bench could use this one.
+ * or the child's exit ends any wait with an exception. Used by both forked benches
+ * (propagation.bench.ts and sessions.bench.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 
