@@ -347,16 +347,9 @@ export class Rib {
     }
     this.store.intern(attributes);
     const ineligible = this.eligibility(src, attributes, nextHop);
-    const route: RibRoute = {
-      attributes,
-      nextHop,
-      source: src.route,
-      pathId,
-      localId,
-      refs: 0,
-      ...(linkLocalNextHop === undefined ? {} : { linkLocalNextHop }),
-      ...(ineligible === undefined ? {} : { ineligible }),
-    };
+    // Every field present, in one order: one shape for every route, so the loops over candidates
+    // stay monomorphic.
+    const route: RibRoute = { attributes, nextHop, linkLocalNextHop, source: src.route, pathId, localId, ineligible, refs: 0, alone: undefined };
     list.push(route);
     return route;
   }

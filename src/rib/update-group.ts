@@ -376,19 +376,18 @@ export class UpdateGroup {
     const v6 = dest.afi === Afi.Ipv6 ? 1 : 0;
     const prev = sentFor(dest, this.slot) as RibRoute | undefined;
     const candidate = dest.multipath > 0 ? (dest.routes[0] as RibRoute) : undefined;
-    const best = candidate !== undefined && this.exported(candidate, v6) !== undefined ? candidate : undefined;
+    const now = candidate === undefined ? undefined : this.exported(candidate, v6);
+    const best = now === undefined ? undefined : candidate;
     if (prev === best) return;
     this.setSlot(dest, best);
-    const was = prev === undefined ? undefined : this.exported(prev, v6);
-    const now = best === undefined ? undefined : this.exported(best, v6);
     const wasFrom = prev === undefined ? undefined : this.senderOf(prev);
-    const nowFrom = best === undefined ? undefined : this.senderOf(best);
-    // Another route with the same export from the same sender: nothing any member sees changes.
-    if (was === now && wasFrom === nowFrom) return;
-    if (now === undefined) {
+    if (best === undefined || now === undefined) {
       batch.withdraw(v6, this.audienceExcept(wasFrom), dest);
       return;
     }
+    const nowFrom = this.senderOf(best);
+    // Another route with the same export from the same sender: nothing any member sees changes.
+    if (prev !== undefined && this.exported(prev, v6) === now && wasFrom === nowFrom) return;
     batch.announce(v6, this.audienceExcept(nowFrom), now, dest);
     // The sender of the new best held the old one (unless it was its own too): it must let it go.
     if (nowFrom !== undefined && prev !== undefined && wasFrom !== nowFrom) batch.withdraw(v6, this.onlyFor.get(nowFrom) ?? EVERYONE, dest);
