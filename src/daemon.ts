@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { Afi, IPV4_UNICAST, IPV6_UNICAST, type Prefix, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
+import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type Prefix, Safi, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
 import { type Clock, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
@@ -44,6 +44,12 @@ interface Peer {
   readonly session: Session;
   /** In the RIB (Adj-RIB-In source and update group member) while Established. */
   up: boolean;
+  /** Warning-only max-prefix: over the limit now, per family (IPv4, IPv6), to warn once a crossing. */
+  overLimit: [boolean, boolean];
+  /** The restart after a max-prefix stop. */
+  restartTimer?: NodeJS.Timeout;
+  /** A max-prefix stop is queued. */
+  stopping?: boolean;
 }
 
 /** `::ffff:192.0.2.1` (an IPv4 peer on a dual-stack socket) is `192.0.2.1`. */
@@ -182,6 +188,7 @@ export class Daemon {
           if (u.treatAsWithdraw !== undefined) logger.warn({ problems: u.treatAsWithdraw.map((x) => x.reason) }, 'UPDATE treated as withdraw (RFC 7606)');
           if (u.endOfRib !== undefined) logger.info({ afi: u.endOfRib.afi, received: this.rib.receivedCount(p.address) }, 'End-of-RIB received');
           else if (logger.isLevelEnabled('debug')) logger.debug({ announced: r.announced, withdrawn: r.withdrawn }, 'UPDATE');
+          if (p.maxPrefixes !== undefined && r.announced > 0) this.checkMaxPrefixes(peer, logger);
           this.pumpAll();
         },
         routeRefresh: () => {
@@ -198,8 +205,53 @@ export class Daemon {
       },
       { clock: this.clock, random: this.deps.random ?? Math.random, logger },
     );
-    const peer: Peer = { config: p, session, up: false };
+    const peer: Peer = { config: p, session, up: false, overLimit: [false, false] };
     this.peers.set(p.address, peer);
+  }
+
+  /**
+   * RFC 4486: past a peer's limit in a family, Cease / Maximum Number of Prefixes Reached with the
+   * family and the limit as data, and a restart after the configured time; or, in warning-only
+   * mode, a warning each time the count crosses the limit.
+   */
+  private checkMaxPrefixes(peer: Peer, logger: Logger): void {
+    const max = peer.config.maxPrefixes;
+    if (max === undefined) return;
+    for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) {
+      const count = this.rib.receivedCount(peer.config.address, afi);
+      const over = count > max.limit;
+      const family = afi === Afi.Ipv4 ? 'ipv4-unicast' : 'ipv6-unicast';
+      if (max.warningOnly) {
+        if (over && !peer.overLimit[afi - 1]) logger.warn({ family, count, limit: max.limit }, 'maximum prefixes exceeded (warning only)');
+        peer.overLimit[afi - 1] = over;
+        continue;
+      }
+      if (!over) continue;
+      const data = Buffer.alloc(7);
+      data.writeUInt16BE(afi, 0);
+      data.writeUInt8(Safi.Unicast, 2);
+      data.writeUInt32BE(max.limit, 3);
+      const why = `maximum prefixes exceeded: ${count} ${family} routes, limit ${max.limit}`;
+      if (peer.stopping) return;
+      peer.stopping = true;
+      // After the message being handled: the session is mid-dispatch of this UPDATE.
+      queueMicrotask(() => {
+        peer.stopping = false;
+        peer.session.stop(why, { type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data });
+      });
+      if (max.restartAfter > 0) {
+        logger.warn({ family, count, limit: max.limit, restartAfter: max.restartAfter }, `${why}: session stopped, restarting after ${max.restartAfter} s`);
+        clearTimeout(peer.restartTimer);
+        peer.restartTimer = setTimeout(() => {
+          peer.restartTimer = undefined;
+          if (this.server !== undefined) peer.session.start();
+        }, max.restartAfter * 1000);
+        peer.restartTimer.unref();
+      } else {
+        logger.warn({ family, count, limit: max.limit }, `${why}: session stopped until kbgp restarts`);
+      }
+      return;
+    }
   }
 
   /** A session is Established: its routes may come in, and it joins its update group for ours. */
@@ -285,6 +337,7 @@ export class Daemon {
 
   async stop(why = 'kbgp stopping'): Promise<void> {
     clearTimeout(this.pruneTimer);
+    for (const p of this.peers.values()) clearTimeout(p.restartTimer);
     for (const p of this.peers.values()) p.session.stop(why);
     const server = this.server;
     this.server = undefined;

@@ -25,7 +25,7 @@ interface NodeSpec {
   address: string;
   asn: number;
   port: number;
-  peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string }[];
+  peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string; maxPrefixes?: string }[];
   originate?: { prefix: string; communities?: string[]; largeCommunities?: string[] }[];
 }
 
@@ -35,7 +35,7 @@ function yaml(n: NodeSpec): string {
     `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${n.name}}\nspec: {bgp: {ipv4Address: ${n.address}/32}}`,
     ...n.peers.map((p) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ${p.name}}\nspec: {peerIP: "${p.address}:${p.port ?? n.port}", asNumber: ${p.asn}}`),
     `apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: ${n.name}}\nspec:\n  nodeName: ${n.name}\n  listenAddress: ${n.address}\n  timers: {connectDelay: 0.1s, connectRetryTime: 0.5s, errorWaitMin: 0.5s, errorWaitMax: 1s}\n` +
-      `  peerSettings: [${n.peers.map((p) => `{peer: ${p.name}, passive: ${p.passive ?? false}${p.holdTime === undefined ? '' : `, holdTime: ${p.holdTime}`}}`).join(', ')}]\n` +
+      `  peerSettings: [${n.peers.map((p) => `{peer: ${p.name}, passive: ${p.passive ?? false}${p.holdTime === undefined ? '' : `, holdTime: ${p.holdTime}`}${p.maxPrefixes === undefined ? '' : `, maxPrefixes: ${p.maxPrefixes}`}}`).join(', ')}]\n` +
       `  originate: ${JSON.stringify(n.originate ?? [])}`,
   ];
   return docs.join('\n---\n');
@@ -198,6 +198,48 @@ describe('kbgp against a raw peer', () => {
     await until(() => withdrawn().length === 2, 3000, 'withdrawals at B');
     expect(withdrawn().sort()).toEqual(['10.1.1.0/24', '10.1.2.0/24']);
     expect(d.routes()).toEqual([]);
+  });
+
+  it('stops a peer past its maximum prefixes with Cease / Maximum Number of Prefixes Reached (family and limit in the data), then takes it back after the restart time', async () => {
+    const d = await startNode({
+      name: 'k',
+      address: '127.0.2.10',
+      asn: 64512,
+      port: 11182,
+      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, maxPrefixes: '{limit: 2, restartAfter: 0.5s}' }],
+    });
+    const p = await established(d);
+    p.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1, 24, 10, 1, 2] }));
+    await until(() => d.received('127.0.2.11').length === 2, 2000, 'two routes, at the limit');
+    expect(stateOf(d, '127.0.2.11')).toBe('Established');
+    p.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 3] }));
+    const n = await p.waitFor(isType(MessageType.Notification));
+    // RFC 4486 §4: AFI 1, SAFI 1, the upper bound 2.
+    expect([n.code, n.subcode, n.data.toString('hex')]).toEqual([6, 1, '00010100000002']);
+    await until(() => stateOf(d, '127.0.2.11') === 'Idle', 2000, 'Idle');
+    expect(d.routes()).toEqual([]);
+    // Refused while stopped; accepted again after the restart time.
+    const early = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
+    peers.push(early);
+    await early.waitClosed();
+    await until(() => stateOf(d, '127.0.2.11') === 'Active', 3000, 'started again');
+    await established(d);
+  });
+
+  it('with warningOnly keeps a peer past its maximum prefixes, and all its routes', async () => {
+    const d = await startNode({
+      name: 'k',
+      address: '127.0.2.10',
+      asn: 64512,
+      port: 11182,
+      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, maxPrefixes: '{limit: 1, warningOnly: true}' }],
+    });
+    const p = await established(d);
+    p.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1, 24, 10, 1, 2, 24, 10, 1, 3] }));
+    await until(() => d.received('127.0.2.11').length === 3, 2000, 'three routes');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(stateOf(d, '127.0.2.11')).toBe('Established');
+    expect(p.received.filter((m) => m.type === MessageType.Notification)).toEqual([]);
   });
 
   it('closes a connection from an address that is not a configured peer, before any OPEN', async () => {

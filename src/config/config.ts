@@ -38,6 +38,16 @@ export interface PeerConfig {
   readonly routeReflectorClient: boolean;
   /** ADD-PATH (RFC 7911) directions offered to this peer; Calico's BIRD template has `add paths on`. */
   readonly addPath: AddPathSetting;
+  /** Most prefixes accepted per family from this peer (RFC 4486), and what happens beyond. */
+  readonly maxPrefixes?: MaxPrefixes;
+}
+
+export interface MaxPrefixes {
+  readonly limit: number;
+  /** Seconds before the session starts again after tripping; 0: stays down until restarted. */
+  readonly restartAfter: number;
+  /** Only log a warning: the session stays up. */
+  readonly warningOnly: boolean;
 }
 
 export type NextHopMode = 'Auto' | 'Self' | 'Keep';
@@ -173,7 +183,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     }
   }
 
-  const peerSettings = new Map<string, { passive: boolean; holdTime?: number; addPath?: AddPathSetting; at: string }>();
+  const peerSettings = new Map<string, { passive: boolean; holdTime?: number; addPath?: AddPathSetting; maxPrefixes?: MaxPrefixes; at: string }>();
   let maxPaths = 16;
   let alwaysCompareMed = false;
   const timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>> = {};
@@ -196,10 +206,19 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       if (holdTime !== undefined && holdTime !== 0 && holdTime < 3) throw p.error('holdTime', 'must be 0 or at least 3 seconds (RFC 4271 §4.2)');
       const addPath = p.string('addPath');
       if (addPath !== undefined && !ADD_PATH_SETTINGS.includes(addPath as AddPathSetting)) throw p.error('addPath', `${JSON.stringify(addPath)} is not one of ${ADD_PATH_SETTINGS.join(', ')}`);
+      let maxPrefixes: MaxPrefixes | undefined;
+      if (p.has('maxPrefixes')) {
+        const m = p.object('maxPrefixes');
+        const limit = m.integer('limit', 1, 0xffffffff);
+        if (limit === undefined) throw m.error('limit', 'is required');
+        maxPrefixes = { limit, restartAfter: parseDuration(m, 'restartAfter') ?? 60, warningOnly: m.boolean('warningOnly') ?? false };
+        m.done();
+      }
       peerSettings.set(peer, {
         passive: p.boolean('passive') ?? false,
         ...(holdTime === undefined ? {} : { holdTime }),
         ...(addPath === undefined ? {} : { addPath: addPath as AddPathSetting }),
+        ...(maxPrefixes === undefined ? {} : { maxPrefixes }),
         at: p.at('peer'),
       });
       p.done();
@@ -281,6 +300,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       allowedLocalAs,
       routeReflectorClient,
       addPath: local?.addPath ?? 'Both',
+      ...(local?.maxPrefixes === undefined ? {} : { maxPrefixes: local.maxPrefixes }),
       ...(localAsNumber === undefined ? {} : { localAsNumber }),
       ...(keepaliveTime === undefined ? {} : { keepaliveTime }),
       ...(holdTime === undefined ? {} : { holdTime }),

@@ -109,6 +109,8 @@ const PRUNE_AT_MOST = 1 << 22;
 class Source {
   /** Routes by attributes (interned); a few per attribute set at most (next hops, path IDs). */
   readonly routes = new Map<PathAttributes, RibRoute[]>();
+  /** Paths held, IPv4 and IPv6 (for max-prefix and status, without a walk). */
+  readonly count: [number, number] = [0, 0];
   /** An origination set's prefixes as last set, to compute the next difference without a walk. */
   originated?: Record<Afi, PrefixTrie<RibRoute>>;
   constructor(
@@ -409,6 +411,7 @@ export class Rib {
       return;
     }
     route.refs++;
+    src.count[prefix.afi === Afi.Ipv4 ? 0 : 1]++;
     if (routes.length === 0) {
       dest.routes = alone(route);
       dest.multipath = route.ineligible === undefined ? 1 : 0;
@@ -429,6 +432,7 @@ export class Rib {
     while (i < routes.length && ((routes[i] as RibRoute).source !== src.route || (routes[i] as RibRoute).pathId !== pathId)) i++;
     if (i === routes.length) return false;
     const old = routes[i] as RibRoute;
+    src.count[prefix.afi === Afi.Ipv4 ? 0 : 1]--;
     if (routes.length === 1) {
       dest.routes = NO_ROUTES;
       if (dest.multipath > 0) this.changed(dest);
@@ -563,12 +567,12 @@ export class Rib {
   }
 
   /** Prefixes received from a peer (Adj-RIB-In size). */
-  receivedCount(peerAddress: string): number {
+  /** Prefixes (paths, with ADD-PATH) in a peer's Adj-RIB-In, of one family or all. */
+  receivedCount(peerAddress: string, afi?: Afi): number {
     const src = this.peers.get(peerAddress);
     if (src === undefined) return 0;
-    let n = 0;
-    for (const list of src.routes.values()) for (const r of list) n += r.refs;
-    return n;
+    if (afi === undefined) return src.count[0] + src.count[1];
+    return src.count[afi === Afi.Ipv4 ? 0 : 1];
   }
 
   routes(filter?: Prefix): LocRibEntry[] {

@@ -241,7 +241,18 @@ describe('loadConfig: KbgpConfiguration decision and ADD-PATH settings', () => {
     ['alwaysCompareMed as text', docs(BASE_NODE, kbgp('{alwaysCompareMed: "yes"}')), 'KbgpConfiguration n1: spec.alwaysCompareMed: must be true or false, not "yes"'],
     ['an addPath setting in the wrong case', docs(BASE_NODE, PEER, kbgp('{peerSettings: [{peer: p, addPath: both}]}')), 'KbgpConfiguration n1: spec.peerSettings[0].addPath: "both" is not one of Both, Receive, Send, Off'],
     ['an addPath setting that is not one', docs(BASE_NODE, PEER, kbgp('{peerSettings: [{peer: p, addPath: true}]}')), 'KbgpConfiguration n1: spec.peerSettings[0].addPath: must be a string, not true'],
+    ['maxPrefixes without a limit', docs(BASE_NODE, PEER, kbgp('{peerSettings: [{peer: p, maxPrefixes: {warningOnly: true}}]}')), 'KbgpConfiguration n1: spec.peerSettings[0].maxPrefixes.limit: is required'],
+    ['maxPrefixes limit 0', docs(BASE_NODE, PEER, kbgp('{peerSettings: [{peer: p, maxPrefixes: {limit: 0}}]}')), 'KbgpConfiguration n1: spec.peerSettings[0].maxPrefixes.limit: 0 is not an integer 1..4294967295'],
+    ['an unknown maxPrefixes field', docs(BASE_NODE, PEER, kbgp('{peerSettings: [{peer: p, maxPrefixes: {limit: 5, restart: 1s}}]}')), 'spec.peerSettings[0].maxPrefixes.restart'],
   ])('refuses %s, naming the field', (_name, text, message) => {
     expect(() => loadConfig(text, 'n1')).toThrow(message);
+  });
+
+  it('reads peerSettings maxPrefixes: limit, restartAfter (default 60 s), warningOnly (default false)', () => {
+    const c = loadConfig(docs(BASE_NODE, PEER, peer('q', '{peerIP: 192.0.2.10, asNumber: 65001}'), kbgp('{peerSettings: [{peer: p, maxPrefixes: {limit: 1000, restartAfter: 2m}}, {peer: q, maxPrefixes: {limit: 5, warningOnly: true}}]}')), 'n1');
+    expect(c.peers.map((p) => [p.name, p.maxPrefixes])).toEqual([
+      ['p', { limit: 1000, restartAfter: 120, warningOnly: false }],
+      ['q', { limit: 5, restartAfter: 60, warningOnly: true }],
+    ]);
   });
 });
