@@ -35,6 +35,8 @@ export interface KbgpPeerSpec {
   readonly holdTime?: number;
   /** peerSettings addPath; kbgp's default is Both. */
   readonly addPath?: AddPathSetting;
+  /** peerSettings maxPrefixes, as the YAML takes it (restartAfter a duration text). */
+  readonly maxPrefixes?: { readonly limit: number; readonly restartAfter?: string; readonly warningOnly?: boolean };
   readonly nextHopMode?: NextHopMode;
   /** BGPPeer sourceAddress None: let the kernel pick the source (the Node's addresses are then only next hops). */
   readonly noSourceAddress?: boolean;
@@ -189,6 +191,7 @@ export function kbgpYaml(s: KbgpSpec): string {
           passive: p.passive ?? false,
           ...(p.holdTime !== undefined ? { holdTime: `${p.holdTime}s` } : {}),
           ...(p.addPath !== undefined ? { addPath: p.addPath } : {}),
+          ...(p.maxPrefixes !== undefined ? { maxPrefixes: p.maxPrefixes } : {}),
         })),
         originate: (s.originate ?? []).map((r) => ({ prefix: r.prefix, communities: r.communities ?? [], largeCommunities: r.largeCommunities ?? [] })),
       },

@@ -1,0 +1,81 @@
+/**
+ * kbgp's policy features against real daemons on loopback (127.0.10.x, kbgp on 11500 + the last
+ * octet): max-prefix (RFC 4486) tripped by a GoBGP peer that sends more than kbgp takes.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { formatPrefix } from '../../src/bgp/index.js';
+import { requireBinaries } from '../helpers/binaries.js';
+import { type Kbgp, removeKbgpLogs, startKbgp, stopAllKbgp } from '../helpers/kbgp.js';
+import { ROUTER_BINARIES, type RouteSpec, startGobgp, stopAllRouters, waitFor } from '../helpers/routers.js';
+import { num, obj } from '../helpers/routers/common.js';
+
+afterEach(async () => {
+  await stopAllKbgp();
+  await stopAllRouters();
+});
+afterAll(removeKbgpLogs);
+
+const KBGP_AS = 64512;
+const GOBGP_AS = 65010;
+/** Six routes; GoBGP takes an explicit next hop outside 127/8 (see interop notes). */
+const SIX: RouteSpec[] = Array.from({ length: 6 }, (_, i) => ({ prefix: `10.70.${i}.0/24`, nextHop: '192.0.2.70' }));
+
+/** kbgp's max-prefix stops of this peer, as recorded in its down history. */
+function maxPrefixStops(k: Kbgp): { at: number; data: string }[] {
+  return k
+    .status()
+    .downHistory.flatMap((d) => (d.reason.kind === 'stopped' && d.reason.notification?.code === 6 && d.reason.notification.subcode === 1 ? [{ at: d.at, data: d.reason.notification.data.toString('hex') }] : []));
+}
+
+describe.skipIf(requireBinaries(...ROUTER_BINARIES.gobgp) === undefined)('max-prefix against GoBGP', () => {
+  it('stops a GoBGP peer that sends more than the limit with Cease / Maximum Number of Prefixes Reached, GoBGP counts it, and kbgp starts the session again after restartAfter', { timeout: 60_000 }, async () => {
+    const kAddr = '127.0.10.1';
+    const gAddr = '127.0.10.2';
+    const k = await startKbgp({
+      name: 'maxprefix',
+      address: kAddr,
+      port: 11501,
+      asn: KBGP_AS,
+      routerId: kAddr,
+      ipv4Address: kAddr,
+      peers: [{ address: gAddr, port: 179, asn: GOBGP_AS, maxPrefixes: { limit: 5, restartAfter: '2s' } }],
+    });
+    const g = await startGobgp({ routerId: gAddr, asn: GOBGP_AS, address: gAddr, routes: SIX, peers: [{ address: kAddr, port: 11501, asn: KBGP_AS }] });
+    const ctx = (): string => `\n${k.describe(30)}\n${g.logTail(20)}`;
+    const [stop] = await waitFor(async () => (maxPrefixStops(k).length > 0 ? maxPrefixStops(k) : undefined), 20_000, () => `a max-prefix stop${ctx()}`);
+    // RFC 4486 §4: AFI 1, SAFI 1, the limit 5.
+    expect(stop?.data).toBe('00010100000005');
+    // GoBGP's own count of NOTIFICATIONs received from kbgp.
+    const gobgp = g as Awaited<ReturnType<typeof startGobgp>>;
+    await waitFor(async () => {
+      const j: unknown = JSON.parse(await gobgp.gobgp('neighbor', kAddr, '-j'));
+      return (num(obj(obj(obj(obj(j).state).messages).received).notification) ?? 0) >= 1 ? true : undefined;
+    }, 10_000, () => `GoBGP to count the NOTIFICATION${ctx()}`);
+    // Nothing of GoBGP's is left in kbgp's Loc-RIB while the session is down.
+    expect(k.daemon.routes().map((e) => formatPrefix(e.prefix))).toEqual([]);
+    // kbgp starts the session again by itself after restartAfter (2 s), not before.
+    const restarted = await waitFor(async () => (k.status().state !== 'Idle' ? k.status().since : undefined), 10_000, () => `kbgp to restart the session${ctx()}`, 50);
+    expect(restarted - (stop?.at ?? 0)).toBeGreaterThanOrEqual(2_000);
+    expect(restarted - (stop?.at ?? 0)).toBeLessThan(4_000);
+  });
+
+  it('in warning-only mode keeps the session and all six routes', { timeout: 60_000 }, async () => {
+    const kAddr = '127.0.10.3';
+    const gAddr = '127.0.10.4';
+    const k = await startKbgp({
+      name: 'maxprefix-warn',
+      address: kAddr,
+      port: 11503,
+      asn: KBGP_AS,
+      routerId: kAddr,
+      ipv4Address: kAddr,
+      peers: [{ address: gAddr, port: 179, asn: GOBGP_AS, maxPrefixes: { limit: 5, warningOnly: true } }],
+    });
+    const g = await startGobgp({ routerId: gAddr, asn: GOBGP_AS, address: gAddr, routes: SIX, peers: [{ address: kAddr, port: 11503, asn: KBGP_AS }] });
+    await waitFor(async () => (k.received().length === 6 ? true : undefined), 20_000, () => `six routes\n${k.describe(30)}\n${g.logTail(20)}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(k.status().state).toBe('Established');
+    expect(k.status().downHistory).toEqual([]);
+    expect(k.daemon.routes().map((e) => formatPrefix(e.prefix)).sort()).toEqual(SIX.map((r) => r.prefix));
+  });
+});
