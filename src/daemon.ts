@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type Prefix, Safi, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
+import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type Prefix, RouteRefreshSubtype, Safi, familyKey, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
 import { type Clock, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
@@ -191,9 +191,21 @@ export class Daemon {
           if (p.maxPrefixes !== undefined && r.announced > 0) this.checkMaxPrefixes(peer, logger);
           this.pumpAll();
         },
-        routeRefresh: () => {
-          this.rib.refresh(peer);
-          session.pump();
+        routeRefresh: (m) => {
+          const enhanced = session.negotiated?.enhancedRouteRefresh === true;
+          if (m.subtype === RouteRefreshSubtype.Normal) {
+            logger.info({ afi: m.afi, safi: m.safi, enhanced }, 'ROUTE-REFRESH received: sending our routes again');
+            this.rib.refresh(peer, familyKey(m.afi, m.safi), enhanced);
+            session.pump();
+          } else if (m.safi === Safi.Unicast && (m.afi === Afi.Ipv4 || m.afi === Afi.Ipv6) && enhanced) {
+            // RFC 7313 §4: the peer re-sends its routes between BoRR and EoRR; what it did not re-send goes.
+            if (m.subtype === RouteRefreshSubtype.BeginningOfRouteRefresh) this.rib.beginRefresh(p.address, m.afi);
+            else if (m.subtype === RouteRefreshSubtype.EndOfRouteRefresh) {
+              const swept = this.rib.endRefresh(p.address, m.afi);
+              logger.info({ afi: m.afi, swept }, 'EoRR received: stale routes swept');
+              this.pumpAll();
+            }
+          }
         },
         down: () => {
           if (!peer.up) return;

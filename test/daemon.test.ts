@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { MessageType, formatCommunity, formatLargeCommunity, formatPrefix, parseCommunity, parsePrefix } from '../src/bgp/index.js';
+import { MessageType, type UpdateMessage, formatCommunity, formatLargeCommunity, formatPrefix, parseCommunity, parsePrefix } from '../src/bgp/index.js';
+import { buildOpen } from '../src/fsm/negotiate.js';
 import { loadConfig } from '../src/config/config.js';
 import { Daemon } from '../src/daemon.js';
 import { RawPeer, isType, until } from './helpers/raw-peer.js';
@@ -240,6 +241,40 @@ describe('kbgp against a raw peer', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(stateOf(d, '127.0.2.11')).toBe('Established');
     expect(p.received.filter((m) => m.type === MessageType.Notification)).toEqual([]);
+  });
+
+  it('answers ROUTE-REFRESH between BoRR and EoRR, and sweeps what a peer did not re-send between its own BoRR and EoRR (RFC 7313)', async () => {
+    const d = await startNode({
+      name: 'k',
+      address: '127.0.2.10',
+      asn: 64512,
+      port: 11182,
+      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true }],
+      originate: [{ prefix: '10.96.0.0/12' }],
+    });
+    const p = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
+    peers.push(p);
+    p.send(buildOpen(65001, '127.0.2.11', 90, { families: [{ afi: 1, safi: 1 }], routeRefresh: true, enhancedRouteRefresh: true }));
+    p.send({ type: MessageType.Keepalive });
+    await until(() => stateOf(d, '127.0.2.11') === 'Established', 5000, 'Established');
+    expect(d.session('127.0.2.11')?.negotiated?.enhancedRouteRefresh).toBe(true);
+    await p.waitFor((m): m is UpdateMessage => m.type === MessageType.Update && m.nlri.length === 1);
+    // Our table again, marked.
+    p.received.splice(0);
+    p.send({ type: MessageType.RouteRefresh, afi: 1, safi: 1, subtype: 0 });
+    await until(() => p.received.some((m) => m.type === MessageType.RouteRefresh && m.subtype === 2), 3000, 'EoRR');
+    expect(
+      p.received.filter((m) => m.type !== MessageType.Keepalive).map((m) => (m.type === MessageType.RouteRefresh ? `refresh ${m.subtype}` : m.type === MessageType.Update ? `update ${m.nlri.map(formatPrefix).join(' ')}` : `type ${m.type}`)),
+    ).toEqual(['refresh 1', 'update 10.96.0.0/12', 'refresh 2']);
+    // The peer's refresh: two routes, then BoRR, one of them again, EoRR: the other goes.
+    p.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1, 24, 10, 1, 2] }));
+    await until(() => d.received('127.0.2.11').length === 2, 2000, 'two routes');
+    p.send({ type: MessageType.RouteRefresh, afi: 1, safi: 1, subtype: 1 });
+    p.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 2] }));
+    p.send({ type: MessageType.RouteRefresh, afi: 1, safi: 1, subtype: 2 });
+    await until(() => d.received('127.0.2.11').length === 1, 2000, 'the stale route swept');
+    expect(d.received('127.0.2.11').map((r) => formatPrefix(r.prefix))).toEqual(['10.1.2.0/24']);
+    expect(stateOf(d, '127.0.2.11')).toBe('Established');
   });
 
   it('closes a connection from an address that is not a configured peer, before any OPEN', async () => {

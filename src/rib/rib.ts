@@ -94,6 +94,15 @@ export interface LocalRoute {
 
 const NO_ROUTES: readonly RibRoute[] = Object.freeze([]);
 
+/** `dest`'s path `pathId` was sent again (or withdrawn): it is no longer stale. */
+function fresh(stale: Map<Destination, number[]>, dest: Destination, pathId: number): void {
+  const ids = stale.get(dest);
+  if (ids === undefined) return;
+  const left = ids.filter((id) => id !== pathId);
+  if (left.length === 0) stale.delete(dest);
+  else stale.set(dest, left);
+}
+
 /** An empty destination for `p`, in literal shapes (as the codec's prefixes) so that loops over destinations stay monomorphic. */
 function newDestination(p: Prefix): Destination {
   return p.afi === Afi.Ipv4
@@ -111,6 +120,11 @@ class Source {
   readonly routes = new Map<PathAttributes, RibRoute[]>();
   /** Paths held, IPv4 and IPv6 (for max-prefix and status, without a walk). */
   readonly count: [number, number] = [0, 0];
+  /**
+   * Enhanced route refresh (RFC 7313) in progress, per family (IPv4, IPv6): the paths held at BoRR
+   * that the peer has not sent again since, by destination and path ID. What is left at EoRR goes.
+   */
+  readonly stale: [Map<Destination, number[]> | undefined, Map<Destination, number[]> | undefined] = [undefined, undefined];
   /** An origination set's prefixes as last set, to compute the next difference without a walk. */
   originated?: Record<Afi, PrefixTrie<RibRoute>>;
   constructor(
@@ -299,6 +313,30 @@ export class Rib {
     return { announced, withdrawn };
   }
 
+  /** BoRR from a peer (RFC 7313): everything it holds in the family is stale until sent again. */
+  beginRefresh(peerAddress: string, afi: Afi): void {
+    const src = this.peers.get(peerAddress);
+    if (src === undefined) return;
+    const stale = new Map<Destination, number[]>();
+    for (const [, dest] of this.tries[afi].entries()) {
+      const ids = dest.routes.filter((r) => r.source === src.route).map((r) => r.pathId);
+      if (ids.length > 0) stale.set(dest, ids);
+    }
+    src.stale[afi === Afi.Ipv4 ? 0 : 1] = stale;
+  }
+
+  /** EoRR from a peer: what it did not send again since BoRR is withdrawn. Returns how many went. */
+  endRefresh(peerAddress: string, afi: Afi): number {
+    const src = this.peers.get(peerAddress);
+    const i = afi === Afi.Ipv4 ? 0 : 1;
+    const stale = src?.stale[i];
+    if (src === undefined || stale === undefined) return 0;
+    src.stale[i] = undefined;
+    let n = 0;
+    for (const [dest, ids] of stale) for (const id of ids) if (this.withdraw(src, withPathId(dest, id === 0 ? undefined : id))) n++;
+    return n;
+  }
+
   /**
    * Replaces everything originated under `name` (the demo's static prefixes, the Kubernetes
    * watcher's service prefixes): only what differs reaches Loc-RIB and the peers.
@@ -385,6 +423,8 @@ export class Rib {
 
   private announce(src: Source, prefix: Prefix, route: RibRoute): void {
     const dest = this.tries[prefix.afi].getOrSet(prefix, newDestination);
+    const stale = src.stale[prefix.afi === Afi.Ipv4 ? 0 : 1];
+    if (stale !== undefined) fresh(stale, dest, route.pathId);
     const routes = dest.routes;
     if (routes.length === 1 && routes[0]?.source === src.route && routes[0].pathId === route.pathId) {
       // The common replace: one path, from this peer.
@@ -433,6 +473,8 @@ export class Rib {
     if (i === routes.length) return false;
     const old = routes[i] as RibRoute;
     src.count[prefix.afi === Afi.Ipv4 ? 0 : 1]--;
+    const stale = src.stale[prefix.afi === Afi.Ipv4 ? 0 : 1];
+    if (stale !== undefined) fresh(stale, dest, pathId);
     if (routes.length === 1) {
       dest.routes = NO_ROUTES;
       if (dest.multipath > 0) this.changed(dest);
@@ -527,9 +569,12 @@ export class Rib {
     return this.groupOf(member)?.next(member);
   }
 
-  /** Sends the member its whole Adj-RIB-Out again (ROUTE-REFRESH, RFC 2918). */
-  refresh(member: GroupMember): void {
-    this.groupOf(member)?.resend(member);
+  /**
+   * A ROUTE-REFRESH request from the member's peer for one family (familyKey): its Adj-RIB-Out
+   * again (RFC 2918), between BoRR and EoRR where enhanced route refresh was negotiated (RFC 7313).
+   */
+  refresh(member: GroupMember, family: number, enhanced: boolean): void {
+    this.groupOf(member)?.resend(member, family, enhanced);
   }
 
   get updateGroups(): number {

@@ -26,6 +26,9 @@
 import {
   Afi,
   type MessageContext,
+  MessageType,
+  RouteRefreshSubtype,
+  encodeMessage,
   type PathAttributes,
   type Prefix,
   Safi,
@@ -79,7 +82,8 @@ interface Member {
   /** Absolute log position of the next message for this member. */
   cursor: number;
   readonly address: string;
-  dump?: Iterator<Buffer>;
+  /** Tables to send before the log: the first table of a late joiner, route refreshes; in order. */
+  readonly dumps: Iterator<Buffer>[];
 }
 
 /**
@@ -272,9 +276,9 @@ export class UpdateGroup {
   /** `address`: the member's peer address, whose own routes it never gets back. */
   join(m: GroupMember, address: string): void {
     const end = this.base + this.log.length;
-    const member: Member = { cursor: end, address };
+    const member: Member = { cursor: end, address, dumps: [] };
     // A group still sending its first table sends End-of-RIB to everyone at its end.
-    if (!this.initialSync || this.log.length > 0 || this.members.size > 0) member.dump = this.dump(m, !this.initialSync);
+    if (!this.initialSync || this.log.length > 0 || this.members.size > 0) member.dumps.push(this.dump(m, { endOfRib: !this.initialSync }));
     this.members.set(m, member);
     this.byAddress.set(address, m);
     this.notFor.set(m, { except: m });
@@ -291,19 +295,31 @@ export class UpdateGroup {
     if (this.members.size === 0) this.clear();
   }
 
-  /** ROUTE-REFRESH: the member's whole Adj-RIB-Out again, then on with the log. */
-  resend(m: GroupMember): void {
+  /**
+   * ROUTE-REFRESH (RFC 2918): the member's Adj-RIB-Out of one family again, then on with the log;
+   * with enhanced route refresh (RFC 7313) between BoRR and EoRR, so the peer can sweep what it
+   * no longer gets. Queued behind a table still being sent.
+   */
+  resend(m: GroupMember, family: number, enhanced: boolean): void {
     const member = this.members.get(m);
-    if (member !== undefined) member.dump = this.dump(m, false);
+    if (member === undefined || !this.format.families.has(family)) return;
+    const marker = (subtype: number): Buffer => encodeMessage({ type: MessageType.RouteRefresh, afi: family >> 8, safi: family & 0xff, subtype }, this.format.ctx);
+    member.dumps.push(
+      this.dump(m, {
+        family,
+        endOfRib: false,
+        ...(enhanced ? { before: marker(RouteRefreshSubtype.BeginningOfRouteRefresh), after: marker(RouteRefreshSubtype.EndOfRouteRefresh) } : {}),
+      }),
+    );
   }
 
   next(m: GroupMember): Buffer | undefined {
     const member = this.members.get(m);
     if (member === undefined) return undefined;
-    if (member.dump !== undefined) {
-      const r = member.dump.next();
+    while (member.dumps.length > 0) {
+      const r = (member.dumps[0] as Iterator<Buffer>).next();
       if (r.done !== true) return r.value;
-      member.dump = undefined;
+      member.dumps.shift();
     }
     for (let guard = 0; guard < 1_000_000; guard++) {
       if (member.cursor >= this.base + this.log.length && !this.drain(m)) return undefined;
@@ -452,12 +468,15 @@ export class UpdateGroup {
   }
 
   /** The group's Adj-RIB-Out as `member` holds it (its own routes left out), from a snapshot taken now. */
-  private dump(member: GroupMember, endOfRib: boolean): Iterator<Buffer> {
-    const dests: Destination[] = [];
-    for (const d of this.hooks.destinations()) if (sentFor(d, this.slot) !== undefined) dests.push(d);
+  private dump(member: GroupMember, o: { readonly endOfRib: boolean; readonly family?: number; readonly before?: Buffer; readonly after?: Buffer }): Iterator<Buffer> {
     const format = this.format;
     const group = this;
+    const afi = o.family === undefined ? undefined : o.family >> 8;
+    // The snapshot is taken now: everything the log says from here on is newer.
+    const dests: Destination[] = [];
+    for (const d of group.hooks.destinations()) if ((afi === undefined || d.afi === afi) && sentFor(d, group.slot) !== undefined) dests.push(d);
     function* generate(): Generator<Buffer> {
+      if (o.before !== undefined) yield o.before;
       for (let at = 0; at < dests.length; at += BATCH) {
         const buckets: [Map<Exported, Prefix[]>, Map<Exported, Prefix[]>] = [new Map(), new Map()];
         for (const d of dests.slice(at, at + BATCH)) {
@@ -473,7 +492,8 @@ export class UpdateGroup {
           for (const [e, prefixes] of buckets[i] as Map<Exported, Prefix[]>) yield* packAnnouncements(afi, Safi.Unicast, e.attributes, prefixes, format.ctx, e.mp);
         }
       }
-      if (endOfRib) for (const f of format.families) yield encodeEndOfRib(f >> 8, f & 0xff);
+      if (o.after !== undefined) yield o.after;
+      if (o.endOfRib) for (const f of format.families) yield encodeEndOfRib(f >> 8, f & 0xff);
     }
     return generate();
   }

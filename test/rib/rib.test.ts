@@ -3,11 +3,14 @@
  * update groups, decoded again to check what each member was told. No sockets.
  */
 import { describe, expect, it } from 'vitest';
-import { AsPathSegmentType, type PathAttributes, formatPrefix, parsePrefix } from '../../src/bgp/index.js';
+import { AsPathSegmentType, MessageType, type PathAttributes, decodeMessage, formatPrefix, parsePrefix } from '../../src/bgp/index.js';
 import {
   ADD_PATH_CTX,
   ADD_PATH_FORMAT,
+  CTX,
   FORMAT,
+  V4,
+  V6,
   announce,
   ebgpPeer,
   ebgpPolicy,
@@ -330,5 +333,49 @@ describe('Rib: origination', () => {
     expect(second.flatMap((u) => u.mpUnreach?.withdrawnRoutes ?? []).map(formatPrefix)).toEqual(['2001:db8:96::/112']);
     expect([...table(second).keys()]).toEqual(['203.0.113.0/24']);
     expect(r.routes().map((e) => formatPrefix(e.prefix)).sort()).toEqual(['10.96.0.0/12', '203.0.113.0/24']);
+  });
+});
+
+describe('Rib: route refresh', () => {
+  it('answers a request with the family\'s Adj-RIB-Out again; with enhanced route refresh between BoRR and EoRR (RFC 7313)', () => {
+    const r = rib();
+    r.peerUp(ebgpPeer('192.0.2.1', 65001));
+    r.apply('192.0.2.1', announce(['10.1.0.0/24', '10.1.1.0/24'], { nextHop: '192.0.2.1' }));
+    r.setOriginated('static', [{ prefix: parsePrefix('2001:db8:96::/112'), attributes: { origin: 0, asPath: [] } }]);
+    const b = {};
+    r.join(b, '192.0.2.102', ebgpPolicy(), FORMAT);
+    pull(r, b);
+    const kinds = (): string[] => {
+      const out: string[] = [];
+      for (let m = r.next(b), i = 0; m !== undefined && i < 100; m = r.next(b), i++) {
+        const d = decodeMessage(m, CTX);
+        if (d.type === MessageType.RouteRefresh) out.push(`refresh ${d.afi}/${d.safi} subtype ${d.subtype}`);
+        else if (d.type === MessageType.Update) out.push(`update ${[...d.nlri, ...(d.mpReach?.nlri ?? [])].map(formatPrefix).join(' ')}${d.endOfRib === undefined ? '' : 'End-of-RIB'}`);
+      }
+      return out;
+    };
+    r.refresh(b, V4, false);
+    expect(kinds()).toEqual(['update 10.1.0.0/24 10.1.1.0/24']);
+    r.refresh(b, V6, true);
+    expect(kinds()).toEqual(['refresh 2/1 subtype 1', 'update 2001:db8:96::/112', 'refresh 2/1 subtype 2']);
+  });
+
+  it('sweeps at EoRR what the peer did not send again after BoRR, and nothing it did', () => {
+    const r = rib();
+    r.peerUp(ebgpPeer('192.0.2.1', 65001));
+    r.apply('192.0.2.1', announce(['10.1.0.0/24', '10.1.1.0/24', '10.1.2.0/24'], { nextHop: '192.0.2.1' }));
+    const b = {};
+    r.join(b, '192.0.2.102', ebgpPolicy(), FORMAT);
+    pull(r, b);
+    r.beginRefresh('192.0.2.1', 1);
+    r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1' }));
+    r.apply('192.0.2.1', announce(['10.1.1.0/24'], { nextHop: '192.0.2.1', communities: [5] }));
+    // Re-sent unchanged: nothing goes out; changed: the change goes out.
+    expect(pull(r, b).flatMap((u) => u.nlri.map(formatPrefix))).toEqual(['10.1.1.0/24']);
+    expect(r.endRefresh('192.0.2.1', 1)).toBe(1);
+    expect(pull(r, b).flatMap((u) => u.withdrawnRoutes.map(formatPrefix))).toEqual(['10.1.2.0/24']);
+    expect(r.routes().map((e) => formatPrefix(e.prefix))).toEqual(['10.1.0.0/24', '10.1.1.0/24']);
+    // No refresh in progress: EoRR alone sweeps nothing.
+    expect(r.endRefresh('192.0.2.1', 1)).toBe(0);
   });
 });
