@@ -105,7 +105,7 @@ export class Daemon {
         for (const m of members) this.schedulePump(m as Peer);
       },
     );
-    this.rib.setOriginated('static', config.originate.map(localRoute));
+    this.rib.setOriginated('static', config.originate.map((r) => localRoute(r, config.prefixAdvertisements)));
     for (const p of config.peers) this.addPeer(p);
   }
 
@@ -308,7 +308,7 @@ export class Daemon {
    * prefixes); the RIB sends every Established peer only the difference.
    */
   setOriginated(routes: readonly OriginatedRoute[], source = 'static'): void {
-    this.rib.setOriginated(source, routes.map(localRoute));
+    this.rib.setOriginated(source, routes.map((r) => localRoute(r, this.config.prefixAdvertisements)));
     this.pumpAll();
   }
 

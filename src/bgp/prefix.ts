@@ -233,3 +233,11 @@ export function withPathId(p: Prefix, pathId: number | undefined): Prefix {
   if (p.afi === Afi.Ipv4) return pathId === undefined ? { afi: Afi.Ipv4, length: p.length, address: p.address } : { afi: Afi.Ipv4, length: p.length, address: p.address, pathId };
   return pathId === undefined ? { afi: Afi.Ipv6, length: p.length, address: p.address } : { afi: Afi.Ipv6, length: p.length, address: p.address, pathId };
 }
+
+/** Whether `inner` lies inside `outer` (`net ~ outer` in BIRD): the same family, as long or longer, same leading bits. */
+export function prefixCovers(outer: Prefix, inner: Prefix): boolean {
+  if (inner.afi !== outer.afi || inner.length < outer.length) return false;
+  if (inner.afi === Afi.Ipv4) return ipv4Prefix(inner.address, outer.length).address === outer.address;
+  const cut = ipv6Prefix(inner.address, outer.length).address;
+  return cut.every((b, i) => b === (outer.address as Uint8Array)[i]);
+}

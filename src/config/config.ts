@@ -8,8 +8,8 @@
  */
 import { isIP } from 'node:net';
 import { parseAllDocuments } from 'yaml';
-import { type Prefix, normalizeAddress, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
-import type { OriginatedRoute } from '../rib/origination.js';
+import { type LargeCommunity, type Prefix, normalizeAddress, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
+import type { OriginatedRoute, PrefixAdvertisement } from '../rib/origination.js';
 import { ConfigError, Fields, type Json, parseDuration } from './fields.js';
 
 export const CALICO_API = 'projectcalico.org/v3';
@@ -51,6 +51,8 @@ export interface MaxPrefixes {
 }
 
 export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+
+export type { PrefixAdvertisement };
 export type AddPathSetting = 'Both' | 'Receive' | 'Send' | 'Off';
 
 export interface NodeConfig {
@@ -66,6 +68,8 @@ export interface NodeConfig {
   readonly logLevel: string;
   /** Node routeReflectorClusterID: this node is a route reflector for its iBGP clients. */
   readonly clusterId?: string;
+  /** BGPConfiguration prefixAdvertisements: communities for originated prefixes inside a cidr. */
+  readonly prefixAdvertisements: readonly PrefixAdvertisement[];
   /** Most paths in a prefix's multipath set (what ADD-PATH sends); 1 turns multipath off. */
   readonly maxPaths: number;
   /** Compare MED between routes from different neighbouring ASes too. */
@@ -157,11 +161,25 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   let globalAs = 64512;
   let listenPort = 179;
   let logLevel = 'info';
+  let prefixAdvertisements: PrefixAdvertisement[] = [];
+  let namedCommunities = new Map<string, Community>();
   if (global !== undefined) {
     globalAs = asNumber(global.spec, 'asNumber') ?? globalAs;
     listenPort = global.spec.integer('listenPort', 1, 65535) ?? listenPort;
     logLevel = (global.spec.string('logSeverityScreen') ?? 'Info').toLowerCase();
-    global.spec.done(Object.fromEntries(['nodeToNodeMeshEnabled', 'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'communities', 'prefixAdvertisements', 'bindMode'].map((k) => [k, NOT_YET])));
+    namedCommunities = communityNames(global.spec);
+    prefixAdvertisements = advertisements(global.spec, namedCommunities);
+    global.spec.done(Object.fromEntries(['nodeToNodeMeshEnabled', 'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'bindMode'].map((k) => [k, NOT_YET])));
+  }
+  // Calico's per-node BGPConfiguration may set only these three, each replacing the default's.
+  const perNode = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === `node.${name}`);
+  if (perNode !== undefined) {
+    const perNodeOnly = 'cannot be set per node (Calico allows only listenPort, logSeverityScreen and prefixAdvertisements there)';
+    const n = perNode.spec.allow(['listenPort', 'logSeverityScreen', 'prefixAdvertisements'], Object.fromEntries(['asNumber', 'nodeToNodeMeshEnabled', 'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'communities', 'bindMode', 'nodeMeshMaxRestartTime', 'nodeMeshPassword', 'serviceLoadBalancerAggregation'].map((k) => [k, perNodeOnly])));
+    listenPort = n.integer('listenPort', 1, 65535) ?? listenPort;
+    logLevel = n.string('logSeverityScreen')?.toLowerCase() ?? logLevel;
+    if (n.has('prefixAdvertisements')) prefixAdvertisements = advertisements(n, namedCommunities);
+    n.done();
   }
 
   const nodeDoc = docs.find((d) => d.kind === 'Node' && d.name === name);
@@ -326,8 +344,59 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     logLevel,
     maxPaths,
     alwaysCompareMed,
+    prefixAdvertisements,
     ...(clusterId === undefined ? {} : { clusterId }),
   };
+}
+
+type Community = { readonly standard: number } | { readonly large: LargeCommunity };
+
+/** BGPConfiguration communities: names for standard (aa:nn) or large (aa:nn:mm) values; at most 500. */
+function communityNames(spec: Fields): Map<string, Community> {
+  const names = new Map<string, Community>();
+  const list = spec.list('communities');
+  if (list.length > 500) throw spec.error('communities', `${list.length} entries; Calico allows at most 500`);
+  list.forEach((item, i) => {
+    const c = Fields.of(spec.document, `${spec.at('communities')}[${i}]`, item);
+    const name = c.requiredString('name');
+    if (names.has(name)) throw c.error('name', `${JSON.stringify(name)} is named twice`);
+    names.set(name, communityValue(c, 'value', c.requiredString('value')));
+    c.done();
+  });
+  return names;
+}
+
+function communityValue(f: Fields, field: string, text: string): Community {
+  try {
+    return text.split(':').length === 3 ? { large: parseLargeCommunity(text) } : { standard: parseCommunity(text) };
+  } catch (e) {
+    throw f.error(field, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** prefixAdvertisements: the communities (names or literal values) for originated prefixes inside each cidr. */
+function advertisements(spec: Fields, names: ReadonlyMap<string, Community>): PrefixAdvertisement[] {
+  return spec.list('prefixAdvertisements').map((item, i) => {
+    const a = Fields.of(spec.document, `${spec.at('prefixAdvertisements')}[${i}]`, item);
+    const text = a.requiredString('cidr');
+    let cidr: Prefix;
+    try {
+      cidr = parsePrefix(text);
+    } catch (e) {
+      throw a.error('cidr', e instanceof Error ? e.message : String(e));
+    }
+    const communities: number[] = [];
+    const largeCommunities: LargeCommunity[] = [];
+    a.list('communities').forEach((v, j) => {
+      if (typeof v !== 'string') throw a.error(`communities[${j}]`, 'must be a string: a name from spec.communities or a value aa:nn / aa:nn:mm');
+      const c = names.get(v) ?? (/^\d+(:\d+){1,2}$/.test(v) ? communityValue(a, `communities[${j}]`, v) : undefined);
+      if (c === undefined) throw a.error(`communities[${j}]`, `${JSON.stringify(v)} is neither a name in spec.communities nor a community value`);
+      if ('standard' in c) communities.push(c.standard);
+      else largeCommunities.push(c.large);
+    });
+    a.done();
+    return { cidr, communities, largeCommunities };
+  });
 }
 
 const NEXT_HOP_MODES: readonly NextHopMode[] = ['Auto', 'Self', 'Keep'];

@@ -256,3 +256,36 @@ describe('loadConfig: KbgpConfiguration decision and ADD-PATH settings', () => {
     ]);
   });
 });
+
+describe('BGPConfiguration communities and prefixAdvertisements', () => {
+  const perNode = (spec: string, name = 'n1'): string => `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: node.${name}}\nspec: ${spec}`;
+  const GLOBAL = global(
+    '{communities: [{name: svc, value: "64512:100"}, {name: big, value: "64512:1:2"}], prefixAdvertisements: [{cidr: 10.96.0.0/12, communities: [svc, "64512:7"]}, {cidr: "2001:db8::/32", communities: [big, "65000:9:9"]}]}',
+  );
+
+  it('reads named and literal standard and large communities per cidr', () => {
+    const c = loadConfig(docs(GLOBAL, BASE_NODE), 'n1');
+    expect(c.prefixAdvertisements.map((a) => [formatPrefix(a.cidr), a.communities, a.largeCommunities])).toEqual([
+      ['10.96.0.0/12', [64512 * 65536 + 100, 64512 * 65536 + 7], []],
+      ['2001:db8::/32', [], [{ globalAdmin: 64512, localData1: 1, localData2: 2 }, { globalAdmin: 65000, localData1: 9, localData2: 9 }]],
+    ]);
+  });
+
+  it('takes the per-node BGPConfiguration\'s prefixAdvertisements instead of the default\'s, with the default\'s names', () => {
+    const c = loadConfig(docs(GLOBAL, perNode('{prefixAdvertisements: [{cidr: 203.0.113.0/24, communities: [svc]}], listenPort: 1790}'), BASE_NODE), 'n1');
+    expect(c.prefixAdvertisements.map((a) => [formatPrefix(a.cidr), a.communities])).toEqual([['203.0.113.0/24', [64512 * 65536 + 100]]]);
+    expect(c.listenPort).toBe(1790);
+    // Another node's override is not ours.
+    expect(loadConfig(docs(GLOBAL, perNode('{prefixAdvertisements: []}', 'n2'), BASE_NODE), 'n1').prefixAdvertisements).toHaveLength(2);
+  });
+
+  it.each([
+    ['an unknown name', docs(global('{prefixAdvertisements: [{cidr: 10.0.0.0/8, communities: [nope]}]}'), BASE_NODE), 'BGPConfiguration default: spec.prefixAdvertisements[0].communities[0]: "nope" is neither a name in spec.communities nor a community value'],
+    ['a community part over 16 bits', docs(global('{communities: [{name: x, value: "70000:1"}]}'), BASE_NODE), 'BGPConfiguration default: spec.communities[0].value: "70000:1" is not a community'],
+    ['a name given twice', docs(global('{communities: [{name: x, value: "1:1"}, {name: x, value: "1:2"}]}'), BASE_NODE), 'BGPConfiguration default: spec.communities[1].name: "x" is named twice'],
+    ['a cidr with host bits', docs(global('{prefixAdvertisements: [{cidr: 10.0.0.1/8, communities: []}]}'), BASE_NODE), 'BGPConfiguration default: spec.prefixAdvertisements[0].cidr: "10.0.0.1/8" has host bits set'],
+    ['asNumber per node', docs(global('{}'), perNode('{asNumber: 65000}'), BASE_NODE), 'BGPConfiguration node.n1: spec.asNumber: cannot be set per node'],
+  ])('refuses %s, naming the field', (_name, text, message) => {
+    expect(() => loadConfig(text, 'n1')).toThrow(message);
+  });
+});
