@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type Prefix, RouteRefreshSubtype, Safi, familyKey, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
+import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type Prefix, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
 import { type Clock, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
@@ -50,6 +50,8 @@ interface Peer {
   restartTimer?: NodeJS.Timeout;
   /** A max-prefix stop is queued. */
   stopping?: boolean;
+  /** Being drained (RFC 8326): its routes carry GRACEFUL_SHUTDOWN. */
+  draining?: boolean;
 }
 
 /** `::ffff:192.0.2.1` (an IPv4 peer on a dual-stack socket) is `192.0.2.1`. */
@@ -266,8 +268,45 @@ export class Daemon {
     }
   }
 
+  /**
+   * Graceful shutdown (RFC 8326) of one peer, or of all: every route goes to it again with
+   * GRACEFUL_SHUTDOWN (and LOCAL_PREF 0 over iBGP) so that it moves its traffic to other paths;
+   * after `waitSeconds` the session ends with Cease / Administrative Shutdown carrying `reason`
+   * (RFC 9003). Resolves once every drained session is down. The peer stays stopped.
+   */
+  async drain(peerAddress: string | undefined, waitSeconds: number, reason: string): Promise<void> {
+    const peers = [...this.peers.values()].filter((p) => peerAddress === undefined || p.config.address === peerAddress);
+    if (peerAddress !== undefined && peers.length === 0) throw new Error(`no peer ${peerAddress}`);
+    for (const p of peers) {
+      p.draining = true;
+      if (p.up && p.session.negotiated !== undefined) this.joinGroup(p, p.session.negotiated);
+      p.session.pump();
+    }
+    this.deps.logger.info({ peers: peers.map((p) => p.config.address), waitSeconds, reason }, 'graceful shutdown: routes re-sent with GRACEFUL_SHUTDOWN');
+    await new Promise((r) => setTimeout(r, waitSeconds * 1000));
+    for (const p of peers) p.session.stop(`graceful shutdown: ${reason}`, shutdownNotification(CeaseSubcode.AdministrativeShutdown, reason));
+  }
+
   /** A session is Established: its routes may come in, and it joins its update group for ours. */
   private peerUp(peer: Peer, n: Negotiated): void {
+    const p = peer.config;
+    const localAs = p.localAsNumber ?? this.config.asNumber;
+    this.rib.peerUp({
+      address: p.address,
+      asn: n.peerAs,
+      bgpIdentifier: n.peerBgpIdentifier,
+      ebgp: p.asNumber !== localAs,
+      routeReflectorClient: p.routeReflectorClient,
+      localAs,
+      allowedLocalAs: p.allowedLocalAs,
+    });
+    peer.up = true;
+    this.joinGroup(peer, n);
+    peer.session.setOutbound(() => this.rib.next(peer));
+  }
+
+  /** Puts the peer in the update group of its export policy now (again, when the policy changed). */
+  private joinGroup(peer: Peer, n: Negotiated): void {
     const p = peer.config;
     const c = this.config;
     const ctx = peer.session.sendContext;
@@ -288,19 +327,9 @@ export class Daemon {
       ...(selfV6 === undefined ? {} : { selfV6 }),
       ...(subnets.length === 0 ? {} : { sharedSubnets: subnets }),
       extendedNextHopV4: n.extendedNextHop.has(IPV4_UNICAST),
+      ...(peer.draining ? { gracefulShutdown: true } : {}),
     };
-    this.rib.peerUp({
-      address: p.address,
-      asn: n.peerAs,
-      bgpIdentifier: n.peerBgpIdentifier,
-      ebgp,
-      routeReflectorClient: p.routeReflectorClient,
-      localAs,
-      allowedLocalAs: p.allowedLocalAs,
-    });
-    peer.up = true;
     this.rib.join(peer, p.address, policy, { ctx, families: n.families, addPathSend: n.addPathSend });
-    peer.session.setOutbound(() => this.rib.next(peer));
   }
 
   /**

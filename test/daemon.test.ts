@@ -277,6 +277,36 @@ describe('kbgp against a raw peer', () => {
     expect(stateOf(d, '127.0.2.11')).toBe('Established');
   });
 
+  it('drains a peer (RFC 8326): its routes again with GRACEFUL_SHUTDOWN, then Cease / Administrative Shutdown with the reason; other peers untouched', async () => {
+    const d = await startNode({
+      name: 'k',
+      address: '127.0.2.10',
+      asn: 64512,
+      port: 11182,
+      peers: [
+        { name: 'raw', address: '127.0.2.11', asn: 65001, passive: true },
+        { name: 'raw2', address: '127.0.2.12', asn: 64512, passive: true },
+      ],
+      originate: [{ prefix: '10.96.0.0/12', communities: ['64512:100'] }],
+    });
+    const a = await established(d);
+    const b = await established(d, '127.0.2.12', 64512);
+    const announcements = (p: RawPeer): UpdateMessage[] => p.received.filter((m): m is UpdateMessage => m.type === MessageType.Update && m.nlri.length > 0);
+    await until(() => announcements(a).length === 1 && announcements(b).length === 1, 3000, 'the route at both');
+    const drained = d.drain('127.0.2.11', 0.5, 'node maintenance');
+    await until(() => announcements(a).length === 2, 3000, 'the route again at the drained peer');
+    expect(announcements(a)[1]?.attributes.communities?.map(formatCommunity)).toEqual(['64512:100', 'GRACEFUL_SHUTDOWN']);
+    expect(announcements(a)[1]?.attributes.localPref).toBeUndefined();
+    expect(stateOf(d, '127.0.2.11')).toBe('Established');
+    await drained;
+    const n = await a.waitFor(isType(MessageType.Notification));
+    expect([n.code, n.subcode, n.shutdownCommunication]).toEqual([6, 2, 'node maintenance']);
+    // The other peer heard nothing new and is still up.
+    expect(announcements(b)).toHaveLength(1);
+    expect(announcements(b)[0]?.attributes.communities?.map(formatCommunity)).toEqual(['64512:100']);
+    expect(stateOf(d, '127.0.2.12')).toBe('Established');
+  });
+
   it('closes a connection from an address that is not a configured peer, before any OPEN', async () => {
     await kbgp();
     const p = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.99');

@@ -16,6 +16,8 @@
  *   group's rule (update-group.ts), not this function's. Other peers in the sender's AS do get the
  *   route, as from BIRD and FRR; they drop it as an AS_PATH loop (§9.1.2).
  * - NO_ADVERTISE goes to no one; NO_EXPORT and NO_EXPORT_SUBCONFED stay inside the AS.
+ * - Graceful shutdown (RFC 8326 §4): towards a session being drained, GRACEFUL_SHUTDOWN on every
+ *   route and, towards iBGP, LOCAL_PREF 0; towards eBGP LOCAL_PREF is not sent at all (§5.1.5).
  * - Next hop: `Self` always this node's address on the session; `Keep` always the route's own;
  *   `Auto` (BGP's default): self towards eBGP peers unless the route's next hop is on the subnet
  *   shared with the peer (third-party next hop, §5.1.3), kept towards iBGP peers. Originated routes
@@ -42,6 +44,11 @@ export interface ExportPolicy {
   readonly sharedSubnets?: readonly Prefix[];
   /** The peer takes IPv6 next hops on IPv4 routes (RFC 8950). */
   readonly extendedNextHopV4?: boolean;
+  /**
+   * The session is being drained (RFC 8326): every route goes with GRACEFUL_SHUTDOWN, and with
+   * LOCAL_PREF 0 where LOCAL_PREF is sent (iBGP), so the peer moves to other paths first.
+   */
+  readonly gracefulShutdown?: boolean;
 }
 
 export type NotExported =
@@ -126,6 +133,10 @@ export function exportRoute(route: Route, v6: boolean, p: ExportPolicy): ExportR
       // Reflected (the split-horizon check above let only reflection through).
       out = { ...out, originatorId: a.originatorId ?? src.bgpIdentifier, clusterList: [p.clusterId as string, ...(a.clusterList ?? [])] };
     }
+  }
+  if (p.gracefulShutdown === true) {
+    const gs = WellKnownCommunity.GRACEFUL_SHUTDOWN;
+    out = { ...out, communities: communities.includes(gs) ? communities : [...communities, gs], ...(p.ebgp ? {} : { localPref: 0 }) };
   }
   if (!v6 && !hop.nextHop.includes(':')) return { ok: true, value: { attributes: { ...out, nextHop: hop.nextHop } } };
   return { ok: true, value: { attributes: out, mp: hop } };

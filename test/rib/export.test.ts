@@ -484,3 +484,16 @@ describe('exportRoute: one rule, many routes', () => {
     expect(res.ok ? Object.keys(res.value.attributes).filter((k) => ['localPref', 'originatorId', 'clusterList'].includes(k)) : 'refused').toEqual([]);
   });
 });
+
+describe('exportRoute: graceful shutdown (RFC 8326)', () => {
+  const GS = WellKnownCommunity.GRACEFUL_SHUTDOWN;
+  const rows: [string, Route, ExportPolicy, ExportResult][] = [
+    ['originated, to eBGP: GRACEFUL_SHUTDOWN added, no LOCAL_PREF', local({ communities: [7] }), toEbgp({ gracefulShutdown: true }), sent({ origin: 0, asPath: [seq(LOCAL_AS)], communities: [7, GS], nextHop: '198.51.100.1' })],
+    ['originated, to iBGP: GRACEFUL_SHUTDOWN and LOCAL_PREF 0', local(), toIbgp({ gracefulShutdown: true }), sent({ origin: 0, asPath: [], localPref: 0, communities: [GS], nextHop: '10.0.0.1' })],
+    ['reflected, already carrying it: not twice, LOCAL_PREF 0', fromC1({ communities: [GS] }), toClient({ gracefulShutdown: true }), sent({ origin: 0, asPath: [], localPref: 0, med: 20, communities: [GS], originatorId: '1.1.1.1', clusterList: [CLUSTER], nextHop: '10.0.1.1' })],
+    ['not drained: nothing added', local({ communities: [7] }), toIbgp(), sent({ origin: 0, asPath: [], localPref: 100, communities: [7], nextHop: '10.0.0.1' })],
+  ];
+  it.each(rows)('%s', (_name, r, policy, expected) => {
+    expect(exportRoute(r, false, policy)).toStrictEqual(expected);
+  });
+});
