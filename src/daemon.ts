@@ -249,21 +249,20 @@ export class Daemon {
       if (peer.stopping) return;
       peer.stopping = true;
       // After the message being handled: the session is mid-dispatch of this UPDATE.
+      if (max.restartAfter > 0) logger.warn({ family, count, limit: max.limit, restartAfter: max.restartAfter }, `${why}: session stopped, restarting after ${max.restartAfter} s`);
+      else logger.warn({ family, count, limit: max.limit }, `${why}: session stopped until kbgp restarts`);
       queueMicrotask(() => {
         peer.stopping = false;
         peer.session.stop(why, { type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data });
-      });
-      if (max.restartAfter > 0) {
-        logger.warn({ family, count, limit: max.limit, restartAfter: max.restartAfter }, `${why}: session stopped, restarting after ${max.restartAfter} s`);
+        if (max.restartAfter <= 0) return;
+        // Counted from the stop itself.
         clearTimeout(peer.restartTimer);
         peer.restartTimer = setTimeout(() => {
           peer.restartTimer = undefined;
           if (this.server !== undefined) peer.session.start();
         }, max.restartAfter * 1000);
         peer.restartTimer.unref();
-      } else {
-        logger.warn({ family, count, limit: max.limit }, `${why}: session stopped until kbgp restarts`);
-      }
+      });
       return;
     }
   }

@@ -156,13 +156,15 @@ describe('kbgp against kbgp', () => {
 });
 
 describe('kbgp against a raw peer', () => {
-  const kbgp = (extraPeers: NodeSpec['peers'] = []): Promise<Daemon> =>
+  /** kbgp on 127.0.2.10 with the raw peer 127.0.2.11 (AS 65001, `raw` overrides its settings). */
+  const kbgp = (extraPeers: NodeSpec['peers'] = [], o: { raw?: Partial<NodeSpec['peers'][number]>; originate?: NodeSpec['originate'] } = {}): Promise<Daemon> =>
     startNode({
       name: 'k',
       address: '127.0.2.10',
       asn: 64512,
       port: 11182,
-      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true }, ...extraPeers],
+      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, ...o.raw }, ...extraPeers],
+      ...(o.originate === undefined ? {} : { originate: o.originate }),
     });
 
   async function established(d: Daemon, from = '127.0.2.11', asn = 65001): Promise<RawPeer> {
@@ -202,13 +204,7 @@ describe('kbgp against a raw peer', () => {
   });
 
   it('stops a peer past its maximum prefixes with Cease / Maximum Number of Prefixes Reached (family and limit in the data), then takes it back after the restart time', async () => {
-    const d = await startNode({
-      name: 'k',
-      address: '127.0.2.10',
-      asn: 64512,
-      port: 11182,
-      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, maxPrefixes: '{limit: 2, restartAfter: 0.5s}' }],
-    });
+    const d = await kbgp([], { raw: { maxPrefixes: '{limit: 2, restartAfter: 0.5s}' } });
     const p = await established(d);
     p.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1, 24, 10, 1, 2] }));
     await until(() => d.received('127.0.2.11').length === 2, 2000, 'two routes, at the limit');
@@ -228,13 +224,7 @@ describe('kbgp against a raw peer', () => {
   });
 
   it('with warningOnly keeps a peer past its maximum prefixes, and all its routes', async () => {
-    const d = await startNode({
-      name: 'k',
-      address: '127.0.2.10',
-      asn: 64512,
-      port: 11182,
-      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, maxPrefixes: '{limit: 1, warningOnly: true}' }],
-    });
+    const d = await kbgp([], { raw: { maxPrefixes: '{limit: 1, warningOnly: true}' } });
     const p = await established(d);
     p.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1, 24, 10, 1, 2, 24, 10, 1, 3] }));
     await until(() => d.received('127.0.2.11').length === 3, 2000, 'three routes');
@@ -244,14 +234,7 @@ describe('kbgp against a raw peer', () => {
   });
 
   it('answers ROUTE-REFRESH between BoRR and EoRR, and sweeps what a peer did not re-send between its own BoRR and EoRR (RFC 7313)', async () => {
-    const d = await startNode({
-      name: 'k',
-      address: '127.0.2.10',
-      asn: 64512,
-      port: 11182,
-      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true }],
-      originate: [{ prefix: '10.96.0.0/12' }],
-    });
+    const d = await kbgp([], { originate: [{ prefix: '10.96.0.0/12' }] });
     const p = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
     peers.push(p);
     p.send(buildOpen(65001, '127.0.2.11', 90, { families: [{ afi: 1, safi: 1 }], routeRefresh: true, enhancedRouteRefresh: true }));
@@ -278,17 +261,7 @@ describe('kbgp against a raw peer', () => {
   });
 
   it('drains a peer (RFC 8326): its routes again with GRACEFUL_SHUTDOWN, then Cease / Administrative Shutdown with the reason; other peers untouched', async () => {
-    const d = await startNode({
-      name: 'k',
-      address: '127.0.2.10',
-      asn: 64512,
-      port: 11182,
-      peers: [
-        { name: 'raw', address: '127.0.2.11', asn: 65001, passive: true },
-        { name: 'raw2', address: '127.0.2.12', asn: 64512, passive: true },
-      ],
-      originate: [{ prefix: '10.96.0.0/12', communities: ['64512:100'] }],
-    });
+    const d = await kbgp([{ name: 'raw2', address: '127.0.2.12', asn: 64512, passive: true }], { originate: [{ prefix: '10.96.0.0/12', communities: ['64512:100'] }] });
     const a = await established(d);
     const b = await established(d, '127.0.2.12', 64512);
     const announcements = (p: RawPeer): UpdateMessage[] => p.received.filter((m): m is UpdateMessage => m.type === MessageType.Update && m.nlri.length > 0);

@@ -251,13 +251,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     t.done();
     s.list('originate').forEach((item, i) => {
       const r = Fields.of(daemon.label, `spec.originate[${i}]`, item);
-      const prefixText = r.requiredString('prefix');
-      let prefix: Prefix;
-      try {
-        prefix = parsePrefix(prefixText);
-      } catch (e) {
-        throw r.error('prefix', e instanceof Error ? e.message : String(e));
-      }
+      const prefix = prefixField(r, 'prefix');
       const parseEach = <T>(field: string, parse: (s: string) => T): T[] =>
         r.list(field).map((c, j) => {
           if (typeof c !== 'string') throw r.error(`${field}[${j}]`, 'must be a string');
@@ -351,6 +345,16 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
 
 type Community = { readonly standard: number } | { readonly large: LargeCommunity };
 
+/** A required prefix field, its syntax error given as the field's reason. */
+function prefixField(f: Fields, field: string): Prefix {
+  const text = f.requiredString(field);
+  try {
+    return parsePrefix(text);
+  } catch (e) {
+    throw f.error(field, e instanceof Error ? e.message : String(e));
+  }
+}
+
 /** BGPConfiguration communities: names for standard (aa:nn) or large (aa:nn:mm) values; at most 500. */
 function communityNames(spec: Fields): Map<string, Community> {
   const names = new Map<string, Community>();
@@ -378,13 +382,7 @@ function communityValue(f: Fields, field: string, text: string): Community {
 function advertisements(spec: Fields, names: ReadonlyMap<string, Community>): PrefixAdvertisement[] {
   return spec.list('prefixAdvertisements').map((item, i) => {
     const a = Fields.of(spec.document, `${spec.at('prefixAdvertisements')}[${i}]`, item);
-    const text = a.requiredString('cidr');
-    let cidr: Prefix;
-    try {
-      cidr = parsePrefix(text);
-    } catch (e) {
-      throw a.error('cidr', e instanceof Error ? e.message : String(e));
-    }
+    const cidr = prefixField(a, 'cidr');
     const communities: number[] = [];
     const largeCommunities: LargeCommunity[] = [];
     a.list('communities').forEach((v, j) => {

@@ -27,26 +27,24 @@ function maxPrefixStops(k: Kbgp): { at: number; data: string }[] {
     .downHistory.flatMap((d) => (d.reason.kind === 'stopped' && d.reason.notification?.code === 6 && d.reason.notification.subcode === 1 ? [{ at: d.at, data: d.reason.notification.data.toString('hex') }] : []));
 }
 
+/** kbgp with the max-prefix setting towards a GoBGP that announces SIX. */
+async function pair(kAddr: string, gAddr: string, port: number, maxPrefixes: { limit: number; restartAfter?: string; warningOnly?: boolean }): Promise<{ k: Kbgp; g: Awaited<ReturnType<typeof startGobgp>> }> {
+  const k = await startKbgp({ name: `maxprefix-${port}`, address: kAddr, port, asn: KBGP_AS, routerId: kAddr, ipv4Address: kAddr, peers: [{ address: gAddr, port: 179, asn: GOBGP_AS, maxPrefixes }] });
+  const g = await startGobgp({ routerId: gAddr, asn: GOBGP_AS, address: gAddr, routes: SIX, peers: [{ address: kAddr, port, asn: KBGP_AS }] });
+  return { k, g };
+}
+
 describe.skipIf(requireBinaries(...ROUTER_BINARIES.gobgp) === undefined)('max-prefix against GoBGP', () => {
   it('stops a GoBGP peer that sends more than the limit with Cease / Maximum Number of Prefixes Reached, GoBGP counts it, and kbgp starts the session again after restartAfter', { timeout: 60_000 }, async () => {
     const kAddr = '127.0.10.1';
     const gAddr = '127.0.10.2';
-    const k = await startKbgp({
-      name: 'maxprefix',
-      address: kAddr,
-      port: 11501,
-      asn: KBGP_AS,
-      routerId: kAddr,
-      ipv4Address: kAddr,
-      peers: [{ address: gAddr, port: 179, asn: GOBGP_AS, maxPrefixes: { limit: 5, restartAfter: '2s' } }],
-    });
-    const g = await startGobgp({ routerId: gAddr, asn: GOBGP_AS, address: gAddr, routes: SIX, peers: [{ address: kAddr, port: 11501, asn: KBGP_AS }] });
+    const { k, g } = await pair(kAddr, gAddr, 11501, { limit: 5, restartAfter: '2s' });
     const ctx = (): string => `\n${k.describe(30)}\n${g.logTail(20)}`;
     const [stop] = await waitFor(async () => (maxPrefixStops(k).length > 0 ? maxPrefixStops(k) : undefined), 20_000, () => `a max-prefix stop${ctx()}`);
     // RFC 4486 §4: AFI 1, SAFI 1, the limit 5.
     expect(stop?.data).toBe('00010100000005');
     // GoBGP's own count of NOTIFICATIONs received from kbgp.
-    const gobgp = g as Awaited<ReturnType<typeof startGobgp>>;
+    const gobgp = g;
     await waitFor(async () => {
       const j: unknown = JSON.parse(await gobgp.gobgp('neighbor', kAddr, '-j'));
       return (num(obj(obj(obj(obj(j).state).messages).received).notification) ?? 0) >= 1 ? true : undefined;
@@ -62,16 +60,7 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.gobgp) === undefined)('max-pr
   it('in warning-only mode keeps the session and all six routes', { timeout: 60_000 }, async () => {
     const kAddr = '127.0.10.3';
     const gAddr = '127.0.10.4';
-    const k = await startKbgp({
-      name: 'maxprefix-warn',
-      address: kAddr,
-      port: 11503,
-      asn: KBGP_AS,
-      routerId: kAddr,
-      ipv4Address: kAddr,
-      peers: [{ address: gAddr, port: 179, asn: GOBGP_AS, maxPrefixes: { limit: 5, warningOnly: true } }],
-    });
-    const g = await startGobgp({ routerId: gAddr, asn: GOBGP_AS, address: gAddr, routes: SIX, peers: [{ address: kAddr, port: 11503, asn: KBGP_AS }] });
+    const { k, g } = await pair(kAddr, gAddr, 11503, { limit: 5, warningOnly: true });
     await waitFor(async () => (k.received().length === 6 ? true : undefined), 20_000, () => `six routes\n${k.describe(30)}\n${g.logTail(20)}`);
     await new Promise((r) => setTimeout(r, 1_000));
     expect(k.status().state).toBe('Established');
