@@ -52,6 +52,10 @@ interface Peer {
   stopping?: boolean;
   /** Being drained (RFC 8326): its routes carry GRACEFUL_SHUTDOWN. */
   draining?: boolean;
+  /** What the last session negotiated (graceful restart outlives the session). */
+  negotiated?: Negotiated;
+  /** Graceful restart: the peer's restart time, after which its stale routes go. */
+  staleTimer?: NodeJS.Timeout;
 }
 
 /** `::ffff:192.0.2.1` (an IPv4 peer on a dual-stack socket) is `192.0.2.1`. */
@@ -72,6 +76,27 @@ function subnetsOf(address: string): Prefix[] {
     }
   }
   return out;
+}
+
+/**
+ * Whether a session that ended this way keeps the peer's routes for a graceful restart: a lost
+ * connection always (RFC 4724 §4.2); a NOTIFICATION either way, or an expired hold timer, only with
+ * RFC 8538's N bit, and never Cease / Hard Reset. Not our own stops.
+ */
+function keepsRoutes(reason: DownReason, gr: NonNullable<Negotiated['gracefulRestart']>): boolean {
+  if (gr.restartTime === 0) return false;
+  switch (reason.kind) {
+    case 'connection-closed':
+    case 'connect-failed':
+      return true;
+    case 'hold-timer-expired':
+      return gr.notification;
+    case 'notification-received':
+    case 'notification-sent':
+      return gr.notification && !(reason.notification.code === ErrorCode.Cease && reason.notification.subcode === CeaseSubcode.HardReset);
+    default:
+      return false;
+  }
 }
 
 /** Quiet time after the last RIB change before emptied prefixes are deleted from the trie. */
@@ -129,6 +154,9 @@ export class Daemon {
               [IPV6_UNICAST, mode],
             ]),
           }),
+      // Helper and (across kbgp restarts) restarting speaker: RFC 4724 with RFC 8538's N bit. No
+      // forwarding state is claimed: kbgp installs no routes of its own.
+      ...(p.maxRestartTime === undefined ? {} : { gracefulRestart: { restartTime: p.maxRestartTime, restarting: false, notification: true, forwardingState: false } }),
       hostname: { hostname: this.config.nodeName, domain: '' },
     };
   }
@@ -188,7 +216,13 @@ export class Daemon {
         update: (u) => {
           const r = this.rib.apply(p.address, u);
           if (u.treatAsWithdraw !== undefined) logger.warn({ problems: u.treatAsWithdraw.map((x) => x.reason) }, 'UPDATE treated as withdraw (RFC 7606)');
-          if (u.endOfRib !== undefined) logger.info({ afi: u.endOfRib.afi, received: this.rib.receivedCount(p.address) }, 'End-of-RIB received');
+          if (u.endOfRib !== undefined) {
+            logger.info({ afi: u.endOfRib.afi, received: this.rib.receivedCount(p.address) }, 'End-of-RIB received');
+            const afi = u.endOfRib.afi;
+            if ((afi === Afi.Ipv4 || afi === Afi.Ipv6) && this.rib.hasStale(p.address, afi)) {
+              logger.info({ afi, swept: this.rib.endRefresh(p.address, afi) }, 'graceful restart: stale routes the peer did not send again swept');
+            }
+          }
           else if (logger.isLevelEnabled('debug')) logger.debug({ announced: r.announced, withdrawn: r.withdrawn }, 'UPDATE');
           if (p.maxPrefixes !== undefined && r.announced > 0) this.checkMaxPrefixes(peer, logger);
           this.pumpAll();
@@ -209,11 +243,19 @@ export class Daemon {
             }
           }
         },
-        down: () => {
+        down: (reason) => {
           if (!peer.up) return;
           peer.up = false;
           this.rib.leave(peer);
-          this.rib.peerDown(p.address);
+          const gr = peer.negotiated?.gracefulRestart;
+          if (gr !== undefined && keepsRoutes(reason, gr)) {
+            logger.info({ restartTime: gr.restartTime }, 'graceful restart: keeping the peer\'s routes, stale, until it is back');
+            this.rib.peerRestarting(p.address);
+            this.startStaleTimer(peer, gr.restartTime, logger);
+          } else {
+            this.stopStaleTimer(peer);
+            this.rib.peerDown(p.address);
+          }
           this.pumpAll();
         },
       },
@@ -300,8 +342,48 @@ export class Daemon {
       allowedLocalAs: p.allowedLocalAs,
     });
     peer.up = true;
+    peer.negotiated = n;
+    this.sweepUnpreserved(peer, n);
     this.joinGroup(peer, n);
     peer.session.setOutbound(() => this.rib.next(peer));
+  }
+
+  /**
+   * Back from a restart: RFC 4724 §4.2, stale routes of a family the new OPEN does not keep
+   * forwarding for (F bit clear, or the family or the capability gone) go now; the others wait
+   * for that family's End-of-RIB, or the restart time once more.
+   */
+  private sweepUnpreserved(peer: Peer, n: Negotiated): void {
+    const a = peer.config.address;
+    let waiting = false;
+    for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) {
+      if (!this.rib.hasStale(a, afi)) continue;
+      const key = familyKey(afi, Safi.Unicast);
+      const gr = n.gracefulRestart;
+      if (gr === undefined || !gr.families.has(key) || !gr.forwardingState.has(key)) this.rib.endRefresh(a, afi);
+      else waiting = true;
+    }
+    this.stopStaleTimer(peer);
+    if (waiting) this.startStaleTimer(peer, n.gracefulRestart?.restartTime ?? 0, this.deps.logger.child({ peer: a }));
+  }
+
+  /** Gives up on a restarting peer after its restart time: its stale routes go. */
+  private startStaleTimer(peer: Peer, seconds: number, logger: Logger): void {
+    this.stopStaleTimer(peer);
+    peer.staleTimer = setTimeout(() => {
+      peer.staleTimer = undefined;
+      const a = peer.config.address;
+      if (!peer.up) this.rib.peerDown(a);
+      else for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) if (this.rib.hasStale(a, afi)) this.rib.endRefresh(a, afi);
+      logger.info({ seconds }, 'graceful restart: restart time over, stale routes swept');
+      this.pumpAll();
+    }, seconds * 1000);
+    peer.staleTimer.unref();
+  }
+
+  private stopStaleTimer(peer: Peer): void {
+    clearTimeout(peer.staleTimer);
+    peer.staleTimer = undefined;
   }
 
   /** Puts the peer in the update group of its export policy now (again, when the policy changed). */
@@ -377,7 +459,10 @@ export class Daemon {
 
   async stop(why = 'kbgp stopping'): Promise<void> {
     clearTimeout(this.pruneTimer);
-    for (const p of this.peers.values()) clearTimeout(p.restartTimer);
+    for (const p of this.peers.values()) {
+      clearTimeout(p.restartTimer);
+      this.stopStaleTimer(p);
+    }
     for (const p of this.peers.values()) p.session.stop(why);
     const server = this.server;
     this.server = undefined;

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { MessageType, type UpdateMessage, formatCommunity, formatLargeCommunity, formatPrefix, parseCommunity, parsePrefix } from '../src/bgp/index.js';
+import { MessageType, type UpdateMessage, encodeMessage, formatCommunity, formatLargeCommunity, formatPrefix, parseCommunity, parsePrefix } from '../src/bgp/index.js';
 import { buildOpen } from '../src/fsm/negotiate.js';
 import { loadConfig } from '../src/config/config.js';
 import { Daemon } from '../src/daemon.js';
@@ -26,7 +26,7 @@ interface NodeSpec {
   address: string;
   asn: number;
   port: number;
-  peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string; maxPrefixes?: string }[];
+  peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string; maxPrefixes?: string; maxRestartTime?: string }[];
   originate?: { prefix: string; communities?: string[]; largeCommunities?: string[] }[];
 }
 
@@ -34,7 +34,7 @@ function yaml(n: NodeSpec): string {
   const docs = [
     `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: ${n.asn}, listenPort: ${n.port}}`,
     `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${n.name}}\nspec: {bgp: {ipv4Address: ${n.address}/32}}`,
-    ...n.peers.map((p) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ${p.name}}\nspec: {peerIP: "${p.address}:${p.port ?? n.port}", asNumber: ${p.asn}}`),
+    ...n.peers.map((p) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ${p.name}}\nspec: {peerIP: "${p.address}:${p.port ?? n.port}", asNumber: ${p.asn}${p.maxRestartTime === undefined ? '' : `, maxRestartTime: ${p.maxRestartTime}`}}`),
     `apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: ${n.name}}\nspec:\n  nodeName: ${n.name}\n  listenAddress: ${n.address}\n  timers: {connectDelay: 0.1s, connectRetryTime: 0.5s, errorWaitMin: 0.5s, errorWaitMax: 1s}\n` +
       `  peerSettings: [${n.peers.map((p) => `{peer: ${p.name}, passive: ${p.passive ?? false}${p.holdTime === undefined ? '' : `, holdTime: ${p.holdTime}`}${p.maxPrefixes === undefined ? '' : `, maxPrefixes: ${p.maxPrefixes}`}}`).join(', ')}]\n` +
       `  originate: ${JSON.stringify(n.originate ?? [])}`,
@@ -278,6 +278,69 @@ describe('kbgp against a raw peer', () => {
     expect(announcements(b)).toHaveLength(1);
     expect(announcements(b)[0]?.attributes.communities?.map(formatCommunity)).toEqual(['64512:100']);
     expect(stateOf(d, '127.0.2.12')).toBe('Established');
+  });
+
+  describe('graceful restart, kbgp as helper (RFC 4724)', { timeout: 15_000 }, () => {
+    /** kbgp's BGPPeer for A sets maxRestartTime, so both announce graceful restart. */
+    const grOpen = (restarting: boolean): Buffer =>
+      encodeMessage(buildOpen(65001, '127.0.2.11', 90, { families: [{ afi: 1, safi: 1 }], gracefulRestart: { restartTime: 3, restarting, notification: true, forwardingState: true } }));
+
+    async function connectA(d: Daemon, restarting: boolean): Promise<RawPeer> {
+      const p = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
+      peers.push(p);
+      p.send(grOpen(restarting));
+      p.send({ type: MessageType.Keepalive });
+      await until(() => stateOf(d, '127.0.2.11') === 'Established', 5000, 'A Established');
+      return p;
+    }
+
+    /** A (restart time 3 s, forwarding state kept for IPv4) with two routes; B, plain eBGP, watching. */
+    async function setup(): Promise<{ d: Daemon; a: RawPeer; b: RawPeer }> {
+      const d = await kbgp([{ name: 'raw2', address: '127.0.2.12', asn: 65002, passive: true }], { raw: { maxRestartTime: '1s' } });
+      const a = await connectA(d, false);
+      expect(d.session('127.0.2.11')?.negotiated?.gracefulRestart?.restartTime).toBe(3);
+      const b = await established(d, '127.0.2.12', 65002);
+      a.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1, 24, 10, 1, 2] }));
+      await until(() => b.received.some((m) => m.type === MessageType.Update && m.nlri.length === 2), 3000, 'both routes at B');
+      return { d, a, b };
+    }
+    const withdrawnAt = (p: RawPeer): string[] => p.received.flatMap((m) => (m.type === MessageType.Update ? m.withdrawnRoutes.map(formatPrefix) : []));
+
+    it('keeps the routes of a peer whose connection drops, then sweeps only what it did not send again before its End-of-RIB', async () => {
+      const { d, a, b } = await setup();
+      a.close();
+      await until(() => stateOf(d, '127.0.2.11') !== 'Established', 3000, 'A down');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(d.routes().map((e) => formatPrefix(e.prefix))).toEqual(['10.1.1.0/24', '10.1.2.0/24']);
+      expect(withdrawnAt(b)).toEqual([]);
+      // Back, restarted: one route again, then End-of-RIB.
+      // kbgp takes connections again after its error wait.
+      await until(() => stateOf(d, '127.0.2.11') === 'Active', 3000, 'Active again');
+      const again = await connectA(d, true);
+      again.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1] }));
+      again.send(update({}));
+      await until(() => withdrawnAt(b).length === 1, 3000, 'the stale route withdrawn at B');
+      expect(withdrawnAt(b)).toEqual(['10.1.2.0/24']);
+      expect(d.received('127.0.2.11').map((r) => formatPrefix(r.prefix))).toEqual(['10.1.1.0/24']);
+    });
+
+    it('gives up after the restart time when the peer does not come back', async () => {
+      const { d, a, b } = await setup();
+      const dropped = Date.now();
+      a.close();
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(withdrawnAt(b)).toEqual([]);
+      await until(() => withdrawnAt(b).length === 2, 4000, 'both routes withdrawn at B');
+      expect(Date.now() - dropped).toBeGreaterThanOrEqual(2_900);
+      expect(d.routes()).toEqual([]);
+    });
+
+    it('does not keep them after Cease / Hard Reset (RFC 8538)', async () => {
+      const { d, a, b } = await setup();
+      a.send({ type: MessageType.Notification, code: 6, subcode: 9, data: Buffer.alloc(0) });
+      await until(() => withdrawnAt(b).length === 2, 1000, 'both routes withdrawn at once');
+      expect(d.routes()).toEqual([]);
+    });
   });
 
   it('closes a connection from an address that is not a configured peer, before any OPEN', async () => {

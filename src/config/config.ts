@@ -31,6 +31,8 @@ export interface PeerConfig {
   readonly nextHopMode: NextHopMode;
   /** BGPPeer numAllowedLocalASNumbers: how often our AS may appear in a path from this peer. */
   readonly allowedLocalAs: number;
+  /** BGPPeer maxRestartTime: graceful restart (RFC 4724) with this peer, announcing this restart time, seconds. */
+  readonly maxRestartTime?: number;
   /**
    * RFC 4456 client of this node: this node has a cluster ID and the peer is iBGP without the same
    * cluster ID (Calico's rule; a peer's cluster ID is known when it is one of the Node documents).
@@ -272,10 +274,10 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
 
   const peers: PeerConfig[] = [];
   const peerUnsupported = Object.fromEntries(
-    ['maxRestartTime', 'password', 'ttlSecurity', 'filters', 'reachableBy', 'localWorkloadSelector', 'reversePeering', 'nodeSelector', 'peerSelector'].map((k) => [k, NOT_YET]),
+    ['password', 'ttlSecurity', 'filters', 'reachableBy', 'localWorkloadSelector', 'reversePeering', 'nodeSelector', 'peerSelector'].map((k) => [k, NOT_YET]),
   );
   for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
-    const s = d.spec.allow(['node', 'peerIP', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers'], peerUnsupported);
+    const s = d.spec.allow(['node', 'peerIP', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers', 'maxRestartTime'], peerUnsupported);
     const scope = s.string('node');
     if (scope !== undefined && scope !== name) {
       s.raw('peerIP');
@@ -300,6 +302,10 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     const ebgp = remoteAs !== (localAsNumber ?? nodeAs);
     const nextHopMode: NextHopMode = (mode as NextHopMode | undefined) ?? (keepOriginal === true && ebgp ? 'Keep' : 'Auto');
     const allowedLocalAs = s.integer('numAllowedLocalASNumbers', 0, 10) ?? 0;
+    // RFC 4724 §3: 12 bits of seconds. For now graceful restart is announced only to a peer that
+    // sets it (Calico turns it on everywhere, with BIRD's 120 s): see the closing note.
+    const maxRestartTime = parseDuration(s, 'maxRestartTime');
+    if (maxRestartTime !== undefined && maxRestartTime > 4095) throw s.error('maxRestartTime', `${maxRestartTime} s is more than the 4095 s graceful restart can announce`);
     const routeReflectorClient = clusterId !== undefined && !ebgp && clusterByAddress.get(address) !== clusterId;
     s.done();
     peers.push({
@@ -310,6 +316,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       passive,
       nextHopMode,
       allowedLocalAs,
+      ...(maxRestartTime === undefined ? {} : { maxRestartTime: Math.round(maxRestartTime) }),
       routeReflectorClient,
       addPath: local?.addPath ?? 'Both',
       ...(local?.maxPrefixes === undefined ? {} : { maxPrefixes: local.maxPrefixes }),

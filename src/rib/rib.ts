@@ -118,6 +118,8 @@ const PRUNE_AT_MOST = 1 << 22;
 class Source {
   /** Routes by attributes (interned); a few per attribute set at most (next hops, path IDs). */
   readonly routes = new Map<PathAttributes, RibRoute[]>();
+  /** The session is down in a graceful restart: the routes are kept, stale. */
+  restarting = false;
   /** Paths held, IPv4 and IPv6 (for max-prefix and status, without a walk). */
   readonly count: [number, number] = [0, 0];
   /**
@@ -245,9 +247,37 @@ export class Rib {
 
   /** A peer's session came up: its UPDATEs may now be applied. */
   peerUp(info: PeerSourceInfo): void {
-    if (this.peers.has(info.address)) this.peerDown(info.address);
+    const held = this.peers.get(info.address);
+    // Back from a graceful restart as the same speaker: its stale routes stay until it re-sends
+    // them or its End-of-RIB sweeps what it did not (RFC 4724 §4.2).
+    if (held?.restarting === true && held.route.kind === 'peer' && held.route.bgpIdentifier === info.bgpIdentifier && held.route.asn === info.asn) {
+      held.restarting = false;
+      return;
+    }
+    if (held !== undefined) this.peerDown(info.address);
     const route: RouteSource = { kind: 'peer', address: info.address, asn: info.asn, bgpIdentifier: info.bgpIdentifier, ebgp: info.ebgp, routeReflectorClient: info.routeReflectorClient };
     this.peers.set(info.address, new Source(route, info));
+  }
+
+  /**
+   * The session of a peer that negotiated graceful restart ended (RFC 4724 §4.2, helper role):
+   * its routes stay in Loc-RIB, all of them stale, until it comes back and re-sends them (its
+   * End-of-RIB per family sweeps the rest: `endRefresh`) or the caller's restart timer gives up
+   * (`peerDown`).
+   */
+  peerRestarting(address: string): void {
+    const src = this.peers.get(address);
+    if (src === undefined) return;
+    src.restarting = true;
+    for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) {
+      // Already stale from an earlier restart: keep that set (what was re-sent since is fresh).
+      if (src.stale[afi === Afi.Ipv4 ? 0 : 1] === undefined) this.beginRefresh(address, afi);
+    }
+  }
+
+  /** Whether the family has stale routes from the peer waiting for a sweep. */
+  hasStale(address: string, afi: Afi): boolean {
+    return this.peers.get(address)?.stale[afi === Afi.Ipv4 ? 0 : 1] !== undefined;
   }
 
   /** A peer's session went down: its routes leave Loc-RIB and are withdrawn from everyone else. */

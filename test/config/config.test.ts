@@ -289,3 +289,17 @@ describe('BGPConfiguration communities and prefixAdvertisements', () => {
     expect(() => loadConfig(text, 'n1')).toThrow(message);
   });
 });
+
+describe('BGPPeer maxRestartTime (graceful restart)', () => {
+  it('is off unless set; set, it is the restart time in seconds', () => {
+    const c = loadConfig(docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 65001, maxRestartTime: 2m}'), peer('q', '{peerIP: 192.0.2.10, asNumber: 65001}')), 'n1');
+    expect(c.peers.map((p) => [p.name, p.maxRestartTime])).toEqual([
+      ['p', 120],
+      ['q', undefined],
+    ]);
+  });
+
+  it('refuses more than the 12 bits of seconds RFC 4724 can announce, naming the field', () => {
+    expect(() => loadConfig(docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 65001, maxRestartTime: 2h}')), 'n1')).toThrow('BGPPeer p: spec.maxRestartTime: 7200 s is more than the 4095 s graceful restart can announce');
+  });
+});
