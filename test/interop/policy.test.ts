@@ -1,12 +1,15 @@
 /**
  * kbgp's policy features against real daemons on loopback (127.0.10.x, kbgp on 11500 + the last
- * octet): max-prefix (RFC 4486) tripped by a GoBGP peer that sends more than kbgp takes.
+ * octet): max-prefix (RFC 4486) tripped by a GoBGP peer that sends more than kbgp takes; route
+ * refresh requested by FRR and by BIRD (both negotiate enhanced route refresh, so kbgp's answer
+ * comes between BoRR and EoRR, and each sweeps at EoRR whatever kbgp would not have re-sent).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { formatPrefix } from '../../src/bgp/index.js';
 import { requireBinaries } from '../helpers/binaries.js';
 import { type Kbgp, removeKbgpLogs, startKbgp, stopAllKbgp } from '../helpers/kbgp.js';
-import { ROUTER_BINARIES, type RouteSpec, startGobgp, stopAllRouters, waitFor } from '../helpers/routers.js';
+import { ROUTER_BINARIES, type RouteSpec, startBird, startFrr, startGobgp, stopAllRouters, waitFor } from '../helpers/routers.js';
+import { birdProtocolName } from '../helpers/routers/bird.js';
 import { num, obj } from '../helpers/routers/common.js';
 
 afterEach(async () => {
@@ -66,5 +69,48 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.gobgp) === undefined)('max-pr
     expect(k.status().state).toBe('Established');
     expect(k.status().downHistory).toEqual([]);
     expect(k.daemon.routes().map((e) => formatPrefix(e.prefix)).sort()).toEqual(SIX.map((r) => r.prefix));
+  });
+});
+
+describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird) === undefined)('route refresh requested by FRR and by BIRD', () => {
+  it('answers each request with its routes again; the routers keep them after their EoRR sweep', { timeout: 60_000 }, async () => {
+    const kAddr = '127.0.10.10';
+    const frrAddr = '127.0.10.11';
+    const birdAddr = '127.0.10.12';
+    const ours = '10.71.0.0/24';
+    const k = await startKbgp({
+      name: 'refresh',
+      address: kAddr,
+      port: 11510,
+      asn: KBGP_AS,
+      routerId: kAddr,
+      ipv4Address: kAddr,
+      peers: [
+        { address: frrAddr, port: 179, asn: 65011 },
+        { address: birdAddr, port: 179, asn: 65012 },
+      ],
+      originate: [{ prefix: ours }],
+    });
+    const toKbgp = { address: kAddr, port: 11510, asn: KBGP_AS };
+    const frr = await startFrr({ routerId: frrAddr, asn: 65011, address: frrAddr, peers: [toKbgp] });
+    const bird = await startBird({ routerId: birdAddr, asn: 65012, address: birdAddr, peers: [toKbgp] });
+    const ctx = (): string => `\n${k.describe(30)}\n${frr.logTail(20)}\n${bird.logTail(20)}`;
+    const has = async (h: typeof frr | typeof bird): Promise<boolean | undefined> => ((await h.routes('ipv4')).some((r) => r.prefix === ours) ? true : undefined);
+    await waitFor(() => has(frr), 20_000, () => `FRR to hold ${ours}${ctx()}`);
+    await waitFor(() => has(bird), 20_000, () => `BIRD to hold ${ours}${ctx()}`);
+    for (const peer of [frrAddr, birdAddr]) expect(k.daemon.session(peer)?.negotiated?.enhancedRouteRefresh, peer).toBe(true);
+    const requests = (peer: string): number => k.logTail(400).split('\n').filter((l) => l.includes('ROUTE-REFRESH received') && l.includes(`"peer":"${peer}"`)).length;
+    const before = { frr: requests(frrAddr), bird: requests(birdAddr), frrUpdates: (await frr.messageStats(kAddr)).updatesRecv ?? 0, birdUpdates: (await bird.importUpdatesReceived(kAddr)) ?? 0 };
+    await frr.vtysh(`clear bgp ipv4 unicast ${kAddr} soft in`);
+    await bird.birdc('reload', 'in', birdProtocolName(kAddr));
+    await waitFor(async () => (requests(frrAddr) > before.frr && requests(birdAddr) > before.bird ? true : undefined), 10_000, () => `ROUTE-REFRESH from both${ctx()}`);
+    // Answered: each router counts our route received once more.
+    await waitFor(async () => ((await frr.messageStats(kAddr)).updatesRecv ?? 0) > before.frrUpdates ? true : undefined, 10_000, () => `FRR to receive the route again${ctx()}`);
+    await waitFor(async () => ((await bird.importUpdatesReceived(kAddr)) ?? 0) > before.birdUpdates ? true : undefined, 10_000, () => `BIRD to receive the route again${ctx()}`);
+    // Past their EoRR sweeps: the route is still there, and no session was reset.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await has(frr)).toBe(true);
+    expect(await has(bird)).toBe(true);
+    for (const peer of [frrAddr, birdAddr]) expect(k.status(peer).downHistory, peer).toEqual([]);
   });
 });

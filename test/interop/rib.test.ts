@@ -44,7 +44,6 @@ import {
   stopAllRouters,
   waitFor,
 } from '../helpers/routers.js';
-import { num, obj } from '../helpers/routers/common.js';
 
 const SESSION_TIMEOUT = 20_000;
 const ROUTE_TIMEOUT = 15_000;
@@ -175,11 +174,7 @@ async function untilKbgp<T>(k: Kbgp, probe: () => T | undefined, what: string, c
 }
 
 /** FRR's UPDATE counters and session count for one neighbor. */
-async function frrCounters(h: Frr, peer: string): Promise<{ updatesSent: number | undefined; updatesRecv: number | undefined; connectionsEstablished: number | undefined }> {
-  const n = obj(obj(JSON.parse(await h.vtysh(`show bgp neighbors ${peer} json`)))[peer]);
-  const m = obj(n.messageStats);
-  return { updatesSent: num(m.updatesSent), updatesRecv: num(m.updatesRecv), connectionsEstablished: num(n.connectionsEstablished) };
-}
+const frrCounters = (h: Frr, peer: string): ReturnType<Frr['messageStats']> => h.messageStats(peer);
 
 // ---------------------------------------------------------------------------------------------
 

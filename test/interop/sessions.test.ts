@@ -55,6 +55,7 @@ import {
   stopAllRouters,
   waitFor,
 } from '../helpers/routers.js';
+import { birdProtocolName } from '../helpers/routers/bird.js';
 import { num, obj } from '../helpers/routers/common.js';
 
 const KBGP_AS = 4200000006;
@@ -358,9 +359,7 @@ const UNDER: readonly Under[] = [
   },
 ];
 
-function birdName(peer: string): string {
-  return `kbgp_${normaliseAddress(peer).replace(/[^0-9a-zA-Z]/g, '_')}`;
-}
+const birdName = birdProtocolName;
 
 /**
  * Each scenario of each daemon gets a slot: its own kbgp port (11200 + slot) and a pair of

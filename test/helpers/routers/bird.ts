@@ -209,6 +209,13 @@ class BirdRouter extends BaseRouter {
     return run(binary('birdc'), ['-s', this.socket, ...args], { netns: this.spec.netns });
   }
 
+  /** Import updates received from the peer, the first column of `show protocols all`'s "Import updates" row. */
+  async importUpdatesReceived(peerAddress: string): Promise<number | undefined> {
+    const out = await this.birdc('show', 'protocols', 'all', birdProtocolName(peerAddress));
+    const m = /Import updates:\s+(\d+)/.exec(out);
+    return m?.[1] === undefined ? undefined : Number(m[1]);
+  }
+
   async sessionState(peerAddress: string): Promise<SessionState> {
     const out = await this.birdc('show', 'protocols', 'all', birdProtocolName(peerAddress));
     const m = /BGP state:\s+(\S+)/.exec(out);

@@ -277,6 +277,13 @@ class FrrRouter extends BaseRouter {
     return out;
   }
 
+  /** FRR's UPDATE counters and session count for one neighbor (`show bgp neighbors X json`). */
+  async messageStats(peer: string): Promise<{ updatesSent: number | undefined; updatesRecv: number | undefined; connectionsEstablished: number | undefined }> {
+    const n = obj(obj(JSON.parse(await this.vtysh(`show bgp neighbors ${peer} json`)))[peer]);
+    const m = obj(n.messageStats);
+    return { updatesSent: num(m.updatesSent), updatesRecv: num(m.updatesRecv), connectionsEstablished: num(n.connectionsEstablished) };
+  }
+
   async sessionState(peerAddress: string): Promise<SessionState> {
     const j: unknown = JSON.parse(await this.vtysh(`show bgp neighbors ${peerAddress} json`));
     const entry = obj(j)[peerAddress] ?? Object.values(obj(j)).find(isObject);
