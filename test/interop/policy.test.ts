@@ -114,3 +114,41 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird)
     for (const peer of [frrAddr, birdAddr]) expect(k.status(peer).downHistory, peer).toEqual([]);
   });
 });
+
+describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr) === undefined)('graceful shutdown (RFC 8326) seen by FRR', () => {
+  it('drain moves FRR to the other node\'s path before the drained session goes down', { timeout: 60_000 }, async () => {
+    const frrAddr = '127.0.10.20';
+    const prefix = '10.72.0.0/24';
+    // Two nodes originate the same prefix; FRR prefers the lower router ID, node A's, until A drains.
+    const node = (n: number): ReturnType<typeof startKbgp> =>
+      startKbgp({
+        name: `drain-${n}`,
+        address: `127.0.10.2${n}`,
+        port: 11520 + n,
+        asn: KBGP_AS,
+        routerId: `127.0.10.2${n}`,
+        ipv4Address: `127.0.10.2${n}`,
+        peers: [{ address: frrAddr, port: 179, asn: 65020 }],
+        originate: [{ prefix }],
+      });
+    const a = await node(1);
+    const b = await node(2);
+    const frr = await startFrr({ routerId: frrAddr, asn: 65020, address: frrAddr, peers: [1, 2].map((n) => ({ address: `127.0.10.2${n}`, port: 11520 + n, asn: KBGP_AS })) });
+    const ctx = (): string => `\n${a.describe(20)}\n${b.describe(20)}\n${frr.logTail(20)}`;
+    const bestFrom = async (): Promise<string | undefined> => (await frr.routes('ipv4')).find((r) => r.prefix === prefix && r.best === true)?.fromPeer;
+    const paths = async (): Promise<number> => (await frr.routes('ipv4')).filter((r) => r.prefix === prefix).length;
+    await waitFor(async () => ((await paths()) === 2 ? true : undefined), 20_000, () => `both paths at FRR${ctx()}`);
+    expect(await bestFrom()).toBe('127.0.10.21');
+    const drained = a.daemon.drain(frrAddr, 3, 'node drain');
+    // Within the wait, with A's session still up, FRR's best moves to B.
+    await waitFor(async () => ((await bestFrom()) === '127.0.10.22' ? true : undefined), 2_500, () => `FRR to prefer B${ctx()}`);
+    expect(a.status().state).toBe('Established');
+    expect(await paths()).toBe(2);
+    const gshut = (await frr.routes('ipv4')).find((r) => r.prefix === prefix && r.fromPeer === '127.0.10.21');
+    expect(gshut?.communities).toContain('65535:0');
+    await drained;
+    await waitFor(async () => ((await paths()) === 1 ? true : undefined), 10_000, () => `A's path gone after the shutdown${ctx()}`);
+    expect(await bestFrom()).toBe('127.0.10.22');
+    expect(a.status().lastDown).toMatchObject({ kind: 'stopped' });
+  });
+});
