@@ -58,6 +58,7 @@ import {
   tailFile,
   waitFor,
 } from '../helpers/routers/common.js';
+import { exabgpEnv } from '../helpers/routers/exabgp.js';
 
 const binaries = requireBinaries('exabgp');
 
@@ -254,21 +255,8 @@ class Exabgp {
     writeFileSync(join(dir, 'api.sh'), API_SCRIPT);
     writeFileSync(join(dir, 'commands.txt'), '');
     writeFileSync(join(dir, 'exabgp.conf'), exabgpConfigFor(dir, neighbors));
-    // As the shared driver: run in the foreground as root, no CLI pipes, no global listener.
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      exabgp_daemon_drop: 'false',
-      exabgp_daemon_daemonize: 'false',
-      exabgp_daemon_pid: '',
-      exabgp_api_cli: 'false',
-      exabgp_api_ack: 'true',
-      exabgp_api_respawn: 'false',
-      exabgp_api_encoder: 'json',
-      exabgp_tcp_bind: '',
-      exabgp_log_destination: 'stdout',
-      exabgp_log_level: 'INFO',
-      exabgp_log_packets: 'false',
-    };
+    // As the shared driver runs it.
+    const env = exabgpEnv();
     const proc = new RouterProcess(binary('exabgp'), [join(dir, 'exabgp.conf')], { env, outFile: join(dir, 'exabgp.log') });
     // The harness's exit hook SIGKILLs registered PIDs should this test process die first.
     registerHelper(proc.pid, proc.pid);

@@ -288,19 +288,12 @@ class ExabgpRouter extends BaseRouter {
   }
 }
 
-export async function startExabgp(spec: RouterSpec): Promise<ExabgpRouter> {
-  checkSpec(spec);
-  const rr = spec.peers.find((p) => p.routeReflectorClient);
-  if (rr !== undefined) throw new Error(`ExaBGP does not reflect routes (peer ${rr.address})`);
-  const python = binary('python3');
-  const version = await versionOf('exabgp', async () => {
-    const out = await run(binary('exabgp'), ['--version'], { withStderr: true });
-    return /ExaBGP : (\S+)/.exec(out)?.[1] ?? out.split('\n')[0] ?? 'unknown';
-  });
-  const dir = await makeWorkDir('exabgp');
-  await writeFile(join(dir, 'api.py'), API_HELPER);
-  await writeFile(join(dir, 'exabgp.conf'), exabgpConfig(spec, dir, python));
-  const env: NodeJS.ProcessEnv = {
+/**
+ * ExaBGP's environment for a test: in the foreground as root, no CLI pipes, no global listener,
+ * JSON to the API process, logs on stdout.
+ */
+export function exabgpEnv(): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     exabgp_daemon_drop: 'false',
     exabgp_daemon_daemonize: 'false',
@@ -314,6 +307,21 @@ export async function startExabgp(spec: RouterSpec): Promise<ExabgpRouter> {
     exabgp_log_level: 'INFO',
     exabgp_log_packets: 'false',
   };
+}
+
+export async function startExabgp(spec: RouterSpec): Promise<ExabgpRouter> {
+  checkSpec(spec);
+  const rr = spec.peers.find((p) => p.routeReflectorClient);
+  if (rr !== undefined) throw new Error(`ExaBGP does not reflect routes (peer ${rr.address})`);
+  const python = binary('python3');
+  const version = await versionOf('exabgp', async () => {
+    const out = await run(binary('exabgp'), ['--version'], { withStderr: true });
+    return /ExaBGP : (\S+)/.exec(out)?.[1] ?? out.split('\n')[0] ?? 'unknown';
+  });
+  const dir = await makeWorkDir('exabgp');
+  await writeFile(join(dir, 'api.py'), API_HELPER);
+  await writeFile(join(dir, 'exabgp.conf'), exabgpConfig(spec, dir, python));
+  const env = exabgpEnv();
   return launch(
     () => new ExabgpRouter(spec, dir, version, new Daemon(binary('exabgp'), [join(dir, 'exabgp.conf')], { netns: spec.netns, env, outFile: join(dir, 'exabgp.log') })),
     async (h) => {
