@@ -112,6 +112,8 @@ export class Daemon {
   /** Sessions with something new to pull, pumped together once the current event is done. */
   private readonly toPump = new Set<Peer>();
   private pumpScheduled = false;
+  /** A RIB change since the last flush: every session pulls, and a prune is (re)scheduled. */
+  private pumpEveryone = false;
   private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -163,20 +165,30 @@ export class Daemon {
 
   private schedulePump(peer: Peer): void {
     this.toPump.add(peer);
+    this.scheduleFlush();
+  }
+
+  /**
+   * After a RIB change every session may have something to pull. Called per UPDATE, so it only
+   * sets a flag: the peers are walked once per turn of the event loop, not once per message.
+   */
+  private pumpAll(): void {
+    this.pumpEveryone = true;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     // After the current chunk of input: many UPDATEs applied, then one drain per update group.
     setImmediate(() => {
       this.pumpScheduled = false;
-      const peers = [...this.toPump];
+      const peers = this.pumpEveryone ? [...this.peers.values()] : [...this.toPump];
+      if (this.pumpEveryone) this.schedulePrune();
+      this.pumpEveryone = false;
       this.toPump.clear();
       for (const p of peers) if (p.up) p.session.pump();
     });
-  }
-
-  private pumpAll(): void {
-    for (const p of this.peers.values()) if (p.up) this.schedulePump(p);
-    this.schedulePrune();
   }
 
   /** Emptied prefixes leave the trie once changes have paused for a moment (see Rib.prune). */

@@ -211,21 +211,23 @@ export function normalizeAddress(s: string): string {
   return s.includes(':') ? formatIpv6(parseIpv6(s)) : formatIpv4(parseIpv4(s));
 }
 
-/** Whether the address `text` lies inside `p` (false across families). */
-export function prefixContains(p: Prefix, text: string): boolean {
-  const v6 = text.includes(':');
-  if (v6 !== (p.afi === Afi.Ipv6)) return false;
-  if (p.afi === Afi.Ipv4) {
-    const a = parseIpv4(text);
-    return p.length === 0 || (a ^ p.address) >>> (32 - p.length) === 0;
-  }
-  const a = parseIpv6(text);
-  const whole = p.length >> 3;
-  for (let i = 0; i < whole; i++) if (a[i] !== p.address[i]) return false;
-  const rest = p.length & 7;
+/** Whether the first `bits` bits of two addresses of one family agree (IPv4 as uint32, IPv6 as octets). */
+function sameLeadingBits(a: number | Uint8Array, b: number | Uint8Array, bits: number): boolean {
+  if (bits === 0) return true;
+  if (typeof a === 'number' && typeof b === 'number') return (a ^ b) >>> (32 - bits) === 0;
+  if (typeof a === 'number' || typeof b === 'number') return false;
+  const whole = bits >> 3;
+  for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
+  const rest = bits & 7;
   if (rest === 0) return true;
   const mask = (0xff << (8 - rest)) & 0xff;
-  return ((a[whole] as number) & mask) === ((p.address[whole] as number) & mask);
+  return (((a[whole] as number) ^ (b[whole] as number)) & mask) === 0;
+}
+
+/** Whether the address `text` lies inside `p` (false across families). */
+export function prefixContains(p: Prefix, text: string): boolean {
+  if (text.includes(':') !== (p.afi === Afi.Ipv6)) return false;
+  return sameLeadingBits(p.afi === Afi.Ipv4 ? parseIpv4(text) : parseIpv6(text), p.address, p.length);
 }
 
 /** The same prefix with another path identifier (undefined: none), in the literal shapes above. */
@@ -236,8 +238,5 @@ export function withPathId(p: Prefix, pathId: number | undefined): Prefix {
 
 /** Whether `inner` lies inside `outer` (`net ~ outer` in BIRD): the same family, as long or longer, same leading bits. */
 export function prefixCovers(outer: Prefix, inner: Prefix): boolean {
-  if (inner.afi !== outer.afi || inner.length < outer.length) return false;
-  if (inner.afi === Afi.Ipv4) return ipv4Prefix(inner.address, outer.length).address === outer.address;
-  const cut = ipv6Prefix(inner.address, outer.length).address;
-  return cut.every((b, i) => b === (outer.address as Uint8Array)[i]);
+  return inner.afi === outer.afi && inner.length >= outer.length && sameLeadingBits(inner.address, outer.address, outer.length);
 }

@@ -23,7 +23,7 @@
  *   shared with the peer (third-party next hop, §5.1.3), kept towards iBGP peers. Originated routes
  *   always carry this node's address.
  */
-import { AsPathSegmentType, type AsPathSegment, type MpNextHop, type PathAttributes, type Prefix, WellKnownCommunity, prefixContains } from '../bgp/index.js';
+import { type MpNextHop, type PathAttributes, type Prefix, WellKnownCommunity, prefixContains, prependAsPath } from '../bgp/index.js';
 import type { Route } from './route.js';
 
 export type NextHopMode = 'Auto' | 'Self' | 'Keep';
@@ -75,16 +75,6 @@ function withoutKeys<T extends object>(o: T, keys: readonly (keyof T)[]): T {
   return copy;
 }
 
-function prepend(asPath: readonly AsPathSegment[] | undefined, asn: number): AsPathSegment[] {
-  const path = asPath ?? [];
-  const first = path[0];
-  // A new AS_SEQUENCE when the path starts with a set or a full (255) sequence (RFC 4271 §5.1.2).
-  if (first !== undefined && first.type === AsPathSegmentType.AsSequence && first.asns.length < 255) {
-    return [{ type: AsPathSegmentType.AsSequence, asns: [asn, ...first.asns] }, ...path.slice(1)];
-  }
-  return [{ type: AsPathSegmentType.AsSequence, asns: [asn] }, ...path];
-}
-
 function onSharedSubnet(nextHop: string, p: ExportPolicy): boolean {
   if (p.sharedSubnets === undefined || nextHop === '') return false;
   return p.sharedSubnets.some((s) => prefixContains(s, nextHop));
@@ -125,7 +115,7 @@ export function exportRoute(route: Route, v6: boolean, p: ExportPolicy): ExportR
   if (p.ebgp) {
     out = withoutKeys(a, ['localPref', 'originatorId', 'clusterList', 'nextHop']);
     if (src.kind === 'peer' && src.ebgp) out = withoutKeys(out, ['med']);
-    out = { ...out, asPath: prepend(a.asPath, p.localAs) };
+    out = { ...out, asPath: prependAsPath(a.asPath ?? [], p.localAs) };
   } else {
     out = withoutKeys(a, ['nextHop']);
     out = { ...out, localPref: a.localPref ?? 100, asPath: a.asPath ?? [] };

@@ -74,7 +74,7 @@
  *   path starts "a b". Each prepend is bird's as_path_prepend (nest/a-path.c): into the first
  *   segment if it is an AS_SEQUENCE with fewer than 255 ASes, otherwise a new AS_SEQUENCE in front.
  */
-import { Afi, AsPathSegmentType, type AsPathSegment, type LargeCommunity, type PathAttributes, type Prefix } from '../bgp/index.js';
+import { Afi, type AsPathSegment, type LargeCommunity, type PathAttributes, type Prefix, prefixCovers, prependAsPath } from '../bgp/index.js';
 
 export type FilterAction = 'Accept' | 'Reject';
 export type MatchOperator = 'In' | 'NotIn' | 'Equal' | 'NotEqual';
@@ -148,27 +148,12 @@ function patmatch(p: string, s: string): boolean {
   return j === s.length;
 }
 
-/** The first `bits` bits of `a` and `b` are the same (same family). */
-function samePrefixBits(a: Prefix, b: Prefix, bits: number): boolean {
-  if (bits === 0) return true;
-  if (a.afi === Afi.Ipv4 && b.afi === Afi.Ipv4) return (a.address ^ b.address) >>> (32 - bits) === 0;
-  if (a.afi !== Afi.Ipv6 || b.afi !== Afi.Ipv6) return false;
-  const whole = bits >> 3;
-  for (let k = 0; k < whole; k++) if (a.address[k] !== b.address[k]) return false;
-  const rest = bits & 7;
-  if (rest === 0) return true;
-  const mask = (0xff << (8 - rest)) & 0xff;
-  return (((a.address[whole] as number) ^ (b.address[whole] as number)) & mask) === 0;
-}
-
 /** BIRD `net ~ cidr`: as long as cidr or longer, and inside it. */
-function inside(net: Prefix, cidr: Prefix): boolean {
-  return net.afi === cidr.afi && net.length >= cidr.length && samePrefixBits(net, cidr, cidr.length);
-}
+const inside = (net: Prefix, cidr: Prefix): boolean => prefixCovers(cidr, net);
 
 /** BIRD `net = cidr`. */
 function equal(net: Prefix, cidr: Prefix): boolean {
-  return net.afi === cidr.afi && net.length === cidr.length && samePrefixBits(net, cidr, cidr.length);
+  return net.length === cidr.length && prefixCovers(cidr, net);
 }
 
 function cidrMatches(rule: FilterRule, cidr: Prefix, net: Prefix): boolean {
@@ -224,20 +209,11 @@ function ruleMatches(rule: FilterRule, net: Prefix, route: { readonly attributes
   return true;
 }
 
-/** Bird's as_path_prepend: into a leading AS_SEQUENCE below 255 ASes, else a new segment. */
-function prependOne(path: readonly AsPathSegment[], asn: number): AsPathSegment[] {
-  const first = path[0];
-  if (first !== undefined && first.type === AsPathSegmentType.AsSequence && first.asns.length < 255) {
-    return [{ type: AsPathSegmentType.AsSequence, asns: [asn, ...first.asns] }, ...path.slice(1)];
-  }
-  return [{ type: AsPathSegmentType.AsSequence, asns: [asn] }, ...path];
-}
-
 function applyOperation(a: PathAttributes, op: FilterOperation): PathAttributes {
   if (op.kind === 'prependASPath') {
     let path: readonly AsPathSegment[] = a.asPath ?? [];
     // One AS at a time from the last, as Calico renders it, so the path starts with asns[0].
-    for (let k = op.asns.length - 1; k >= 0; k--) path = prependOne(path, op.asns[k] as number);
+    for (let k = op.asns.length - 1; k >= 0; k--) path = prependAsPath(path, op.asns[k] as number);
     return { ...a, asPath: path };
   }
   const c = op.community;

@@ -259,10 +259,6 @@ export class UpdateGroup {
     return this.members.has(m);
   }
 
-  get pendingCount(): number {
-    return this.pending.size;
-  }
-
   markPending(dest: Destination): void {
     if (!this.familyOn(dest)) return;
     this.pending.add(dest);
