@@ -6,11 +6,11 @@
 import { networkInterfaces } from 'node:os';
 import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type Prefix, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
+import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type NotificationMessage, type Prefix, hardReset, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
 import { type Clock, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
-import type { LocalCapabilities, Negotiated } from './fsm/negotiate.js';
+import { type LocalCapabilities, type Negotiated, familyKeyName } from './fsm/negotiate.js';
 import { Session } from './fsm/session.js';
 import { DEFAULT_TIMERS, type SessionSettings, type State } from './fsm/state-machine.js';
 import type { ExportPolicy } from './rib/export.js';
@@ -37,6 +37,11 @@ export interface DaemonDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /**
+   * What kbgp originates is not complete at start (the Kubernetes watcher has not synced its
+   * initial lists): End-of-RIB waits for `originationComplete()`.
+   */
+  readonly waitForOrigination?: boolean;
 }
 
 interface Peer {
@@ -56,6 +61,8 @@ interface Peer {
   negotiated?: Negotiated;
   /** Graceful restart: the peer's restart time, after which its stale routes go. */
   staleTimer?: NodeJS.Timeout;
+  /** Families (AFI) whose End-of-RIB the peer has sent on this session. */
+  endOfRib: Set<number>;
 }
 
 /** `::ffff:192.0.2.1` (an IPv4 peer on a dual-stack socket) is `192.0.2.1`. */
@@ -115,6 +122,16 @@ export class Daemon {
   /** A RIB change since the last flush: every session pulls, and a prune is (re)scheduled. */
   private pumpEveryone = false;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /**
+   * RFC 4724 §4.1, kbgp as the restarting speaker: from start until its End-of-RIB goes out,
+   * announced with the Restart State bit. Every start counts, since a peer may hold our routes
+   * from before it.
+   */
+  private restarting = true;
+  private originationDone: boolean;
+  /** The selection deferral time ran out: peers' End-of-RIB are no longer waited for. */
+  private deferralOver = false;
+  private deferralTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: NodeConfig,
@@ -135,6 +152,8 @@ export class Daemon {
       },
     );
     this.rib.setOriginated('static', config.originate.map((r) => localRoute(r, config.prefixAdvertisements)));
+    this.originationDone = deps.waitForOrigination !== true;
+    this.rib.holdEndOfRib(true);
     for (const p of config.peers) this.addPeer(p);
   }
 
@@ -156,9 +175,10 @@ export class Daemon {
               [IPV6_UNICAST, mode],
             ]),
           }),
-      // Helper and (across kbgp restarts) restarting speaker: RFC 4724 with RFC 8538's N bit. No
-      // forwarding state is claimed: kbgp installs no routes of its own.
-      ...(p.maxRestartTime === undefined ? {} : { gracefulRestart: { restartTime: p.maxRestartTime, restarting: false, notification: true, forwardingState: false } }),
+      // Helper and restarting speaker: RFC 4724 with RFC 8538's N bit. Forwarding state is kept
+      // across a kbgp restart: the node's kernel (kube-proxy) forwards the service traffic, and
+      // kbgp installs nothing of its own that would go with it.
+      gracefulRestart: { restartTime: p.maxRestartTime, restarting: this.restarting, notification: true, forwardingState: true },
       hostname: { hostname: this.config.nodeName, domain: '' },
     };
   }
@@ -203,20 +223,24 @@ export class Daemon {
     }
   }
 
-  private addPeer(p: PeerConfig): void {
+  private sessionSettings(p: PeerConfig): SessionSettings {
     const c = this.config;
-    const localAs = p.localAsNumber ?? c.asNumber;
-    const settings: SessionSettings = {
+    return {
       ...DEFAULT_TIMERS,
       ...c.timers,
       ...(p.holdTime === undefined ? {} : { holdTime: p.holdTime }),
       ...(p.keepaliveTime === undefined ? {} : { keepaliveTime: p.keepaliveTime }),
-      localAs,
+      localAs: p.localAsNumber ?? c.asNumber,
       peerAs: p.asNumber,
       bgpIdentifier: c.routerId,
       passive: p.passive,
       capabilities: this.capabilities(p),
     };
+  }
+
+  private addPeer(p: PeerConfig): void {
+    const localAs = p.localAsNumber ?? this.config.asNumber;
+    const settings = this.sessionSettings(p);
     const ebgp = p.asNumber !== localAs;
     const logger = this.deps.logger.child({ peer: p.address, peerAs: p.asNumber, peerName: p.name });
     const session: Session = new Session(
@@ -234,6 +258,8 @@ export class Daemon {
             if ((afi === Afi.Ipv4 || afi === Afi.Ipv6) && this.rib.hasStale(p.address, afi)) {
               logger.info({ afi, swept: this.rib.endRefresh(p.address, afi) }, 'graceful restart: stale routes the peer did not send again swept');
             }
+            peer.endOfRib.add(afi);
+            this.endRestartWhenReady();
           }
           else if (logger.isLevelEnabled('debug')) logger.debug({ announced: r.announced, withdrawn: r.withdrawn }, 'UPDATE');
           if (p.maxPrefixes !== undefined && r.announced > 0) this.checkMaxPrefixes(peer, logger);
@@ -260,9 +286,11 @@ export class Daemon {
           peer.up = false;
           this.rib.leave(peer);
           const gr = peer.negotiated?.gracefulRestart;
-          if (gr !== undefined && keepsRoutes(reason, gr)) {
-            logger.info({ restartTime: gr.restartTime }, 'graceful restart: keeping the peer\'s routes, stale, until it is back');
-            this.rib.peerRestarting(p.address);
+          // RFC 4724 §4.2: only the families the peer's capability named are kept.
+          const retained = new Set<Afi>([...(gr?.families ?? [])].filter((f) => (f & 0xff) === Safi.Unicast).map((f) => f >> 8 as Afi));
+          if (gr !== undefined && retained.size > 0 && keepsRoutes(reason, gr)) {
+            logger.info({ restartTime: gr.restartTime, families: [...gr.families].map(familyKeyName) }, 'graceful restart: keeping the peer\'s routes, stale, until it is back');
+            this.rib.peerRestarting(p.address, retained);
             this.startStaleTimer(peer, gr.restartTime, logger);
           } else {
             this.stopStaleTimer(peer);
@@ -273,7 +301,7 @@ export class Daemon {
       },
       { clock: this.clock, random: this.deps.random ?? Math.random, logger },
     );
-    const peer: Peer = { config: p, session, up: false, overLimit: [false, false] };
+    const peer: Peer = { config: p, session, up: false, overLimit: [false, false], endOfRib: new Set() };
     this.peers.set(p.address, peer);
   }
 
@@ -307,7 +335,7 @@ export class Daemon {
       else logger.warn({ family, count, limit: max.limit }, `${why}: session stopped until kbgp restarts`);
       queueMicrotask(() => {
         peer.stopping = false;
-        peer.session.stop(why, { type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data });
+        peer.session.stop(why, this.hardened(peer, { type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data }));
         if (max.restartAfter <= 0) return;
         // Counted from the stop itself.
         clearTimeout(peer.restartTimer);
@@ -337,7 +365,15 @@ export class Daemon {
     }
     this.deps.logger.info({ peers: peers.map((p) => p.config.address), waitSeconds, reason }, 'graceful shutdown: routes re-sent with GRACEFUL_SHUTDOWN');
     await new Promise((r) => setTimeout(r, waitSeconds * 1000));
-    for (const p of peers) p.session.stop(`graceful shutdown: ${reason}`, shutdownNotification(CeaseSubcode.AdministrativeShutdown, reason));
+    for (const p of peers) p.session.stop(`graceful shutdown: ${reason}`, this.hardened(p, shutdownNotification(CeaseSubcode.AdministrativeShutdown, reason)));
+  }
+
+  /**
+   * RFC 8538 §5: a stop meant to last (drain, max-prefix) goes as Hard Reset to a peer that
+   * negotiated the N bit; a plain Cease would have it keep our routes for a restart.
+   */
+  private hardened(peer: Peer, n: NotificationMessage): NotificationMessage {
+    return peer.session.negotiated?.gracefulRestart?.notification === true ? hardReset(n) : n;
   }
 
   /** A session is Established: its routes may come in, and it joins its update group for ours. */
@@ -355,9 +391,51 @@ export class Daemon {
     });
     peer.up = true;
     peer.negotiated = n;
+    peer.endOfRib = new Set();
     this.sweepUnpreserved(peer, n);
     this.joinGroup(peer, n);
     peer.session.setOutbound(() => this.rib.next(peer));
+    this.endRestartWhenReady();
+  }
+
+  /**
+   * What kbgp originates is complete (the Kubernetes watcher has synced): once the peers' tables
+   * are in too, End-of-RIB goes out and the restart is over.
+   */
+  originationComplete(): void {
+    if (this.originationDone) return;
+    this.originationDone = true;
+    this.deps.logger.info('origination complete');
+    this.endRestartWhenReady();
+  }
+
+  /**
+   * RFC 4724 §4.1: a restarting speaker defers its End-of-RIB until its own table is complete and
+   * every peer has sent its End-of-RIB (peers without graceful restart, or restarting themselves,
+   * are not waited for), or the selection deferral time is over. Then the routes are final: End-of-RIB
+   * goes to every peer, and later OPENs no longer say we are restarting.
+   */
+  private endRestartWhenReady(): void {
+    if (!this.restarting || !this.originationDone || this.server === undefined) return;
+    const waitingFor = this.deferralOver ? [] : [...this.peers.values()].filter((p) => !this.peerSynced(p)).map((p) => p.config.address);
+    if (waitingFor.length > 0) return;
+    this.restarting = false;
+    clearTimeout(this.deferralTimer);
+    this.deferralTimer = undefined;
+    for (const p of this.peers.values()) p.session.reconfigure(this.sessionSettings(p.config));
+    this.rib.holdEndOfRib(false);
+    this.deps.logger.info({ deferralOver: this.deferralOver }, 'restart complete: End-of-RIB sent to every peer');
+    this.pumpAll();
+  }
+
+  /** The peer has sent what it holds, or is not one to wait for. */
+  private peerSynced(peer: Peer): boolean {
+    const n = peer.session.negotiated;
+    if (!peer.up || n === undefined) return false;
+    const gr = n.gracefulRestart;
+    if (gr === undefined || gr.restarting) return true;
+    for (const family of n.families) if (!peer.endOfRib.has(family >> 8)) return false;
+    return true;
   }
 
   /**
@@ -376,7 +454,7 @@ export class Daemon {
       else waiting = true;
     }
     this.stopStaleTimer(peer);
-    if (waiting) this.startStaleTimer(peer, n.gracefulRestart?.restartTime ?? 0, this.deps.logger.child({ peer: a }));
+    if (waiting) this.startStaleTimer(peer, this.config.gracefulRestart.stalePathTime, this.deps.logger.child({ peer: a }));
   }
 
   /** Gives up on a restarting peer after its restart time: its stale routes go. */
@@ -447,7 +525,17 @@ export class Daemon {
     });
     server.on('error', (e) => this.deps.logger.error({ err: e }, 'listener error'));
     this.deps.logger.info({ address: this.config.listenAddress, port: this.listenPort, as: this.config.asNumber, routerId: this.config.routerId }, 'listening');
+    const deferral = this.config.gracefulRestart.selectionDeferralTime;
+    this.deferralTimer = setTimeout(() => {
+      this.deferralTimer = undefined;
+      this.deferralOver = true;
+      const waitingFor = [...this.peers.values()].filter((p) => !this.peerSynced(p)).map((p) => p.config.address);
+      this.deps.logger.info({ seconds: deferral, waitingFor }, 'graceful restart: selection deferral time over, no longer waiting for End-of-RIB from peers');
+      this.endRestartWhenReady();
+    }, deferral * 1000);
+    this.deferralTimer.unref();
     for (const p of this.peers.values()) p.session.start();
+    this.endRestartWhenReady();
   }
 
   /** The bound port (the configured one, or the kernel's choice for port 0). */
@@ -471,11 +559,14 @@ export class Daemon {
 
   async stop(why = 'kbgp stopping'): Promise<void> {
     clearTimeout(this.pruneTimer);
+    clearTimeout(this.deferralTimer);
     for (const p of this.peers.values()) {
       clearTimeout(p.restartTimer);
       this.stopStaleTimer(p);
     }
-    for (const p of this.peers.values()) p.session.stop(why);
+    // Administrative Reset, not a Hard Reset: peers with graceful restart keep our routes while
+    // kbgp restarts (a rolling update of the DaemonSet drops no traffic).
+    for (const p of this.peers.values()) p.session.stop(why, shutdownNotification(CeaseSubcode.AdministrativeReset, why));
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));

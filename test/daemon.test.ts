@@ -28,6 +28,8 @@ interface NodeSpec {
   port: number;
   peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string; maxPrefixes?: string; maxRestartTime?: string }[];
   originate?: { prefix: string; communities?: string[]; largeCommunities?: string[] }[];
+  /** KbgpConfiguration gracefulRestart, as YAML flow text. */
+  gracefulRestart?: string;
 }
 
 function yaml(n: NodeSpec): string {
@@ -37,13 +39,14 @@ function yaml(n: NodeSpec): string {
     ...n.peers.map((p) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ${p.name}}\nspec: {peerIP: "${p.address}:${p.port ?? n.port}", asNumber: ${p.asn}${p.maxRestartTime === undefined ? '' : `, maxRestartTime: ${p.maxRestartTime}`}}`),
     `apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: ${n.name}}\nspec:\n  nodeName: ${n.name}\n  listenAddress: ${n.address}\n  timers: {connectDelay: 0.1s, connectRetryTime: 0.5s, errorWaitMin: 0.5s, errorWaitMax: 1s}\n` +
       `  peerSettings: [${n.peers.map((p) => `{peer: ${p.name}, passive: ${p.passive ?? false}${p.holdTime === undefined ? '' : `, holdTime: ${p.holdTime}`}${p.maxPrefixes === undefined ? '' : `, maxPrefixes: ${p.maxPrefixes}`}}`).join(', ')}]\n` +
-      `  originate: ${JSON.stringify(n.originate ?? [])}`,
+      `  originate: ${JSON.stringify(n.originate ?? [])}` +
+      (n.gracefulRestart === undefined ? '' : `\n  gracefulRestart: ${n.gracefulRestart}`),
   ];
   return docs.join('\n---\n');
 }
 
-async function startNode(n: NodeSpec): Promise<Daemon> {
-  const d = new Daemon(loadConfig(yaml(n), n.name), { logger });
+async function startNode(n: NodeSpec, waitForOrigination = false): Promise<Daemon> {
+  const d = new Daemon(loadConfig(yaml(n), n.name), { logger, waitForOrigination });
   running.push(d);
   await d.start();
   return d;
@@ -157,15 +160,22 @@ describe('kbgp against kbgp', () => {
 
 describe('kbgp against a raw peer', () => {
   /** kbgp on 127.0.2.10 with the raw peer 127.0.2.11 (AS 65001, `raw` overrides its settings). */
-  const kbgp = (extraPeers: NodeSpec['peers'] = [], o: { raw?: Partial<NodeSpec['peers'][number]>; originate?: NodeSpec['originate'] } = {}): Promise<Daemon> =>
-    startNode({
-      name: 'k',
-      address: '127.0.2.10',
-      asn: 64512,
-      port: 11182,
-      peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, ...o.raw }, ...extraPeers],
-      ...(o.originate === undefined ? {} : { originate: o.originate }),
-    });
+  const kbgp = (
+    extraPeers: NodeSpec['peers'] = [],
+    o: { raw?: Partial<NodeSpec['peers'][number]>; originate?: NodeSpec['originate']; gracefulRestart?: string; waitForOrigination?: boolean } = {},
+  ): Promise<Daemon> =>
+    startNode(
+      {
+        name: 'k',
+        address: '127.0.2.10',
+        asn: 64512,
+        port: 11182,
+        peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, ...o.raw }, ...extraPeers],
+        ...(o.originate === undefined ? {} : { originate: o.originate }),
+        ...(o.gracefulRestart === undefined ? {} : { gracefulRestart: o.gracefulRestart }),
+      },
+      o.waitForOrigination,
+    );
 
   async function established(d: Daemon, from = '127.0.2.11', asn = 65001): Promise<RawPeer> {
     const p = await RawPeer.connect('127.0.2.10', 11182, from);
@@ -280,6 +290,81 @@ describe('kbgp against a raw peer', () => {
     expect(stateOf(d, '127.0.2.12')).toBe('Established');
   });
 
+  describe('graceful restart, kbgp restarting (RFC 4724 §4.1)', { timeout: 15_000 }, () => {
+    const endOfRibs = (p: RawPeer): number => p.received.filter((m) => m.type === MessageType.Update && m.endOfRib !== undefined).length;
+    const announcedTo = (p: RawPeer): string[] => p.received.flatMap((m) => (m.type === MessageType.Update ? [...m.nlri, ...(m.mpReach?.nlri ?? [])].map(formatPrefix) : []));
+    const grOf = (o: { capabilities: readonly { kind: string }[] }): unknown => o.capabilities.find((c) => c.kind === 'graceful-restart');
+
+    it('says it is restarting, keeps forwarding state, sends its routes at once and End-of-RIB only once its origination is complete', async () => {
+      const d = await kbgp([], { originate: [{ prefix: '10.9.0.0/24' }], waitForOrigination: true });
+      const a = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
+      peers.push(a);
+      a.open(65001, '127.0.2.11');
+      const ours = await a.waitFor(isType(MessageType.Open));
+      expect(grOf(ours)).toEqual({
+        kind: 'graceful-restart',
+        restarting: true,
+        notification: true,
+        restartTime: 120,
+        families: [{ afi: 1, safi: 1, forwardingState: true }, { afi: 2, safi: 1, forwardingState: true }],
+      });
+      await until(() => announcedTo(a).includes('10.9.0.0/24'), 3000, 'the static route');
+      // The watcher's routes arrive while End-of-RIB waits for it.
+      d.setOriginated([{ prefix: parsePrefix('10.9.1.1/32'), communities: [], largeCommunities: [] }], 'services');
+      await until(() => announcedTo(a).includes('10.9.1.1/32'), 3000, 'the service route');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(endOfRibs(a)).toBe(0);
+      d.originationComplete();
+      await until(() => endOfRibs(a) === 2, 3000, 'End-of-RIB for both families');
+      // The restart is over: the next session's OPEN no longer says restarting.
+      a.close();
+      await until(() => stateOf(d, '127.0.2.11') === 'Active', 3000, 'Active again');
+      const again = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
+      peers.push(again);
+      again.open(65001, '127.0.2.11');
+      const next = await again.waitFor(isType(MessageType.Open));
+      expect(grOf(next)).toMatchObject({ restarting: false, restartTime: 120 });
+      await until(() => endOfRibs(again) === 2, 3000, 'End-of-RIB at once');
+    });
+
+    it('waits for the End-of-RIB of every peer with graceful restart before its own, until the selection deferral time', async () => {
+      const d = await kbgp([{ name: 'raw2', address: '127.0.2.12', asn: 65002, passive: true }], { gracefulRestart: '{selectionDeferralTime: 1.5s}' });
+      const grOpen = (asn: number, id: string): Buffer =>
+        encodeMessage(buildOpen(asn, id, 90, { families: [{ afi: 1, safi: 1 }], gracefulRestart: { restartTime: 60, restarting: false, notification: true, forwardingState: true } }));
+      const started = Date.now();
+      const a = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.11');
+      peers.push(a);
+      a.send(grOpen(65001, '127.0.2.11'));
+      a.send({ type: MessageType.Keepalive });
+      await until(() => stateOf(d, '127.0.2.11') === 'Established', 3000, 'A Established');
+      a.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1] }));
+      a.send(update({}));
+      // A's table is in, but B (configured, with graceful restart once up) has said nothing.
+      const b = await RawPeer.connect('127.0.2.10', 11182, '127.0.2.12');
+      peers.push(b);
+      b.send(grOpen(65002, '127.0.2.12'));
+      b.send({ type: MessageType.Keepalive });
+      await until(() => stateOf(d, '127.0.2.12') === 'Established', 3000, 'B Established');
+      await until(() => announcedTo(b).includes('10.1.1.0/24'), 3000, 'A\'s route at B before any End-of-RIB');
+      await new Promise((r) => setTimeout(r, 300));
+      expect([endOfRibs(a), endOfRibs(b)]).toEqual([0, 0]);
+      // B's End-of-RIB completes the wait, well before the deferral time.
+      b.send(update({}));
+      await until(() => endOfRibs(a) === 1 && endOfRibs(b) === 1, 3000, 'End-of-RIB to both');
+      expect(Date.now() - started).toBeLessThan(1500);
+    });
+
+    it('sends End-of-RIB after the selection deferral time when a peer never comes', async () => {
+      const d = await kbgp([{ name: 'raw2', address: '127.0.2.12', asn: 65002, passive: true }], { gracefulRestart: '{selectionDeferralTime: 1s}' });
+      const started = Date.now();
+      const a = await established(d);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(endOfRibs(a)).toBe(0);
+      await until(() => endOfRibs(a) === 2, 3000, 'End-of-RIB after the deferral time');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    });
+  });
+
   describe('graceful restart, kbgp as helper (RFC 4724)', { timeout: 15_000 }, () => {
     /** kbgp's BGPPeer for A sets maxRestartTime, so both announce graceful restart. */
     const grOpen = (restarting: boolean): Buffer =>
@@ -312,12 +397,15 @@ describe('kbgp against a raw peer', () => {
       await until(() => stateOf(d, '127.0.2.11') !== 'Established', 3000, 'A down');
       await new Promise((r) => setTimeout(r, 300));
       expect(d.routes().map((e) => formatPrefix(e.prefix))).toEqual(['10.1.1.0/24', '10.1.2.0/24']);
+      expect(d.received('127.0.2.11').map((r) => [formatPrefix(r.prefix), r.stale])).toEqual([['10.1.1.0/24', true], ['10.1.2.0/24', true]]);
       expect(withdrawnAt(b)).toEqual([]);
       // Back, restarted: one route again, then End-of-RIB.
       // kbgp takes connections again after its error wait.
       await until(() => stateOf(d, '127.0.2.11') === 'Active', 3000, 'Active again');
       const again = await connectA(d, true);
       again.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1] }));
+      await until(() => d.received('127.0.2.11').some((r) => r.stale === undefined), 3000, 'the route sent again');
+      expect(d.received('127.0.2.11').map((r) => [formatPrefix(r.prefix), r.stale])).toEqual([['10.1.1.0/24', undefined], ['10.1.2.0/24', true]]);
       again.send(update({}));
       await until(() => withdrawnAt(b).length === 1, 3000, 'the stale route withdrawn at B');
       expect(withdrawnAt(b)).toEqual(['10.1.2.0/24']);

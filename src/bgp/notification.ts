@@ -1,6 +1,7 @@
 /**
  * NOTIFICATION (RFC 4271 §4.5) with the shutdown communication of RFC 8203/9003 for Cease
- * subcodes Administrative Shutdown and Administrative Reset.
+ * subcodes Administrative Shutdown and Administrative Reset, also inside an RFC 8538 Hard Reset
+ * (whose data is the hardened Cease subcode followed by that subcode's data).
  */
 import { CeaseSubcode, ErrorCode, HEADER_LENGTH, MessageType, errorName } from './constants.js';
 import { badMessageLength } from './errors.js';
@@ -45,7 +46,12 @@ export function decodeNotification(r: Reader): NotificationMessage {
   const code = r.u8();
   const subcode = r.u8();
   const data = r.rest();
-  const text = carriesShutdownCommunication(code, subcode) ? decodeShutdownCommunication(data) : undefined;
+  const hard = code === ErrorCode.Cease && subcode === CeaseSubcode.HardReset && data.length > 0;
+  const text = carriesShutdownCommunication(code, subcode)
+    ? decodeShutdownCommunication(data)
+    : hard && carriesShutdownCommunication(code, data[0] as number)
+      ? decodeShutdownCommunication(data.subarray(1))
+      : undefined;
   return text === undefined
     ? { type: MessageType.Notification, code, subcode, data }
     : { type: MessageType.Notification, code, subcode, data, shutdownCommunication: text };
@@ -72,9 +78,19 @@ export function shutdownNotification(subcode: typeof CeaseSubcode.Administrative
   return words.length === 0 ? m : { ...m, shutdownCommunication: words.toString('utf8') };
 }
 
+/**
+ * RFC 8538 §3: the same Cease, hardened: the peer must not keep our routes for a graceful restart.
+ * Sent instead of the plain Cease to a peer that negotiated the N bit.
+ */
+export function hardReset(m: NotificationMessage): NotificationMessage {
+  const hard: NotificationMessage = { type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.HardReset, data: Buffer.concat([Buffer.from([m.subcode]), m.data]) };
+  return m.shutdownCommunication === undefined ? hard : { ...hard, shutdownCommunication: m.shutdownCommunication };
+}
+
 /** `Cease / Administrative Shutdown: "maintenance"` or `UPDATE Message Error / ... (data 0003)`. */
 export function describeNotification(m: NotificationMessage): string {
-  const name = errorName(m.code, m.subcode);
+  const inner = m.code === ErrorCode.Cease && m.subcode === CeaseSubcode.HardReset && m.data.length > 0 ? (m.data[0] as number) : undefined;
+  const name = inner === undefined ? errorName(m.code, m.subcode) : `${errorName(m.code, m.subcode)} (${errorName(m.code, inner).replace(/^[^/]*\/ /, '')})`;
   if (m.shutdownCommunication !== undefined) return `${name}: ${JSON.stringify(m.shutdownCommunication)}`;
   return m.data.length > 0 ? `${name} (data ${m.data.toString('hex')})` : name;
 }

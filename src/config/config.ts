@@ -31,8 +31,8 @@ export interface PeerConfig {
   readonly nextHopMode: NextHopMode;
   /** BGPPeer numAllowedLocalASNumbers: how often our AS may appear in a path from this peer. */
   readonly allowedLocalAs: number;
-  /** BGPPeer maxRestartTime: graceful restart (RFC 4724) with this peer, announcing this restart time, seconds. */
-  readonly maxRestartTime?: number;
+  /** BGPPeer maxRestartTime: the graceful restart (RFC 4724) time announced to this peer, seconds. */
+  readonly maxRestartTime: number;
   /**
    * RFC 4456 client of this node: this node has a cluster ID and the peer is iBGP without the same
    * cluster ID (Calico's rule; a peer's cluster ID is known when it is one of the Node documents).
@@ -53,6 +53,20 @@ export interface MaxPrefixes {
 }
 
 export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+
+/** KbgpConfiguration gracefulRestart: the two waits RFC 4724 leaves to configuration. */
+export interface GracefulRestartTimes {
+  /**
+   * Helper: after a restarted peer is back, how long its stale routes wait for its End-of-RIB
+   * (FRR's stalepath-time, 360 s).
+   */
+  readonly stalePathTime: number;
+  /**
+   * Restarting: how long kbgp waits for its peers' End-of-RIB before sending its own (RFC 4724
+   * §4.1 selection deferral; BIRD's `graceful restart wait`, 240 s).
+   */
+  readonly selectionDeferralTime: number;
+}
 
 export type { PrefixAdvertisement };
 export type AddPathSetting = 'Both' | 'Receive' | 'Send' | 'Off';
@@ -76,11 +90,18 @@ export interface NodeConfig {
   readonly maxPaths: number;
   /** Compare MED between routes from different neighbouring ASes too. */
   readonly alwaysCompareMed: boolean;
+  /** BGPConfiguration nodeMeshMaxRestartTime: the restart time announced on node-to-node mesh sessions, seconds. */
+  readonly meshRestartTime: number;
+  readonly gracefulRestart: GracefulRestartTimes;
   /** Seconds; unset ones take Calico's defaults (connect delay 2, retry 5, error wait 5..30). */
   readonly timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>>;
 }
 
 const AS_MAX = 4294967295;
+/** Calico's BIRD announces graceful restart to every peer with BIRD's default restart time. */
+const DEFAULT_RESTART_TIME = 120;
+/** RFC 4724 §3: the restart time has 12 bits. */
+const RESTART_TIME_MAX = 4095;
 
 /** Calico's ASNumber: an integer, or asdot `a.b` (RFC 5396). */
 function asNumber(f: Fields, field: string): number | undefined {
@@ -164,6 +185,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   let listenPort = 179;
   let logLevel = 'info';
   let prefixAdvertisements: PrefixAdvertisement[] = [];
+  let meshRestartTime = DEFAULT_RESTART_TIME;
   let namedCommunities = new Map<string, Community>();
   if (global !== undefined) {
     globalAs = asNumber(global.spec, 'asNumber') ?? globalAs;
@@ -171,6 +193,8 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     logLevel = (global.spec.string('logSeverityScreen') ?? 'Info').toLowerCase();
     namedCommunities = communityNames(global.spec);
     prefixAdvertisements = advertisements(global.spec, namedCommunities);
+    meshRestartTime = Math.round(parseDuration(global.spec, 'nodeMeshMaxRestartTime') ?? meshRestartTime);
+    if (meshRestartTime > RESTART_TIME_MAX) throw global.spec.error('nodeMeshMaxRestartTime', `${meshRestartTime} s is more than the ${RESTART_TIME_MAX} s graceful restart can announce`);
     global.spec.done(Object.fromEntries(['nodeToNodeMeshEnabled', 'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'bindMode'].map((k) => [k, NOT_YET])));
   }
   // Calico's per-node BGPConfiguration may set only these three, each replacing the default's.
@@ -206,6 +230,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   const peerSettings = new Map<string, { passive: boolean; holdTime?: number; addPath?: AddPathSetting; maxPrefixes?: MaxPrefixes; at: string }>();
   let maxPaths = 16;
   let alwaysCompareMed = false;
+  let gracefulRestart: GracefulRestartTimes = { stalePathTime: 360, selectionDeferralTime: 240 };
   const timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>> = {};
   let routerId = ipv4Address;
   let listenAddress = '::';
@@ -245,6 +270,12 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     });
     maxPaths = s.integer('maxPaths', 1, 256) ?? maxPaths;
     alwaysCompareMed = s.boolean('alwaysCompareMed') ?? alwaysCompareMed;
+    const gr = s.object('gracefulRestart');
+    gracefulRestart = {
+      stalePathTime: parseDuration(gr, 'stalePathTime') ?? gracefulRestart.stalePathTime,
+      selectionDeferralTime: parseDuration(gr, 'selectionDeferralTime') ?? gracefulRestart.selectionDeferralTime,
+    };
+    gr.done();
     const t = s.object('timers');
     for (const [field, key] of [['connectDelay', 'connectDelay'], ['connectRetryTime', 'connectRetryTime'], ['errorWaitMin', 'errorWaitMin'], ['errorWaitMax', 'errorWaitMax'], ['holdTime', 'holdTime']] as const) {
       const v = parseDuration(t, field);
@@ -302,10 +333,9 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     const ebgp = remoteAs !== (localAsNumber ?? nodeAs);
     const nextHopMode: NextHopMode = (mode as NextHopMode | undefined) ?? (keepOriginal === true && ebgp ? 'Keep' : 'Auto');
     const allowedLocalAs = s.integer('numAllowedLocalASNumbers', 0, 10) ?? 0;
-    // RFC 4724 §3: 12 bits of seconds. For now graceful restart is announced only to a peer that
-    // sets it (Calico turns it on everywhere, with BIRD's 120 s): see the closing note.
-    const maxRestartTime = parseDuration(s, 'maxRestartTime');
-    if (maxRestartTime !== undefined && maxRestartTime > 4095) throw s.error('maxRestartTime', `${maxRestartTime} s is more than the 4095 s graceful restart can announce`);
+    // Graceful restart is on for every peer, as Calico's BIRD has it; RFC 4724 §3 gives it 12 bits of seconds.
+    const maxRestartTime = parseDuration(s, 'maxRestartTime') ?? DEFAULT_RESTART_TIME;
+    if (maxRestartTime > RESTART_TIME_MAX) throw s.error('maxRestartTime', `${maxRestartTime} s is more than the ${RESTART_TIME_MAX} s graceful restart can announce`);
     const routeReflectorClient = clusterId !== undefined && !ebgp && clusterByAddress.get(address) !== clusterId;
     s.done();
     peers.push({
@@ -316,7 +346,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       passive,
       nextHopMode,
       allowedLocalAs,
-      ...(maxRestartTime === undefined ? {} : { maxRestartTime: Math.round(maxRestartTime) }),
+      maxRestartTime: Math.round(maxRestartTime),
       routeReflectorClient,
       addPath: local?.addPath ?? 'Both',
       ...(local?.maxPrefixes === undefined ? {} : { maxPrefixes: local.maxPrefixes }),
@@ -346,6 +376,8 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     maxPaths,
     alwaysCompareMed,
     prefixAdvertisements,
+    meshRestartTime,
+    gracefulRestart,
     ...(clusterId === undefined ? {} : { clusterId }),
   };
 }

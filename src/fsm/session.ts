@@ -73,7 +73,7 @@ export class Session {
 
   constructor(
     readonly endpoint: PeerEndpoint,
-    readonly settings: SessionSettings,
+    private settings: SessionSettings,
     readonly ebgp: boolean,
     private readonly hooks: SessionHooks,
     private readonly deps: SessionDeps,
@@ -81,6 +81,11 @@ export class Session {
     this.main = this.instance(initialState(settings));
     this.stateSince = deps.clock.now();
     this.connectSocket = deps.connect ?? defaultConnect;
+  }
+
+  /** New settings for the OPENs still to come (the current connection keeps what it negotiated). */
+  reconfigure(settings: SessionSettings): void {
+    this.settings = settings;
   }
 
   get state(): State {
@@ -189,6 +194,7 @@ export class Session {
   }
 
   private onTimer(inst: Instance, timer: TimerName): void {
+    if (inst !== this.main && inst !== this.candidate) return;
     const events: Record<TimerName, FsmEvent> = {
       ConnectRetry: { type: 'ConnectRetryTimerExpires' },
       Hold: { type: 'HoldTimerExpires' },
@@ -279,13 +285,17 @@ export class Session {
     this.stateSince = this.deps.clock.now();
   }
 
+  /** Stops everything an instance that is no longer wanted still runs. */
+  private retire(inst: Instance): void {
+    inst.timers.stopAll();
+    this.abortPending(inst);
+    inst.conn?.close();
+    inst.conn = undefined;
+    if (this.candidate === inst) this.candidate = undefined;
+  }
+
   private dropCandidate(): void {
-    const c = this.candidate;
-    if (c === undefined) return;
-    c.timers.stopAll();
-    this.abortPending(c);
-    c.conn?.close();
-    this.candidate = undefined;
+    if (this.candidate !== undefined) this.retire(this.candidate);
   }
 
   private abortPending(inst: Instance): void {
@@ -303,17 +313,23 @@ export class Session {
     if (isMain && before !== next.state) {
       this.stateSince = this.deps.clock.now();
       this.deps.logger.debug({ from: before, to: next.state, event: e.type }, 'state');
+    } else if (!isMain && before !== next.state) {
+      this.deps.logger.debug({ from: before, to: next.state, event: e.type, direction: inst.direction }, 'second connection state');
     }
     // Negotiated on OPEN: the very next message may already need the new context.
     if (next.negotiated !== undefined && inst.conn !== undefined && before === 'OpenSent') {
       inst.conn.setContexts(receiveContext(next.negotiated, this.ebgp), sendContext(next.negotiated, this.ebgp));
     }
     for (const a of actions) {
-      if (!isMain && (a.type === 'down' || (a.type === 'startTimer' && a.timer === 'IdleHold'))) {
-        // A candidate that fails just goes away; the session's own state is the main instance's.
-        if (a.type === 'down') this.candidate = undefined;
-        continue;
+      if (!isMain && a.type === 'down') {
+        // A second connection that fails just goes away, timers and all: left to the FSM it would
+        // fall back to Active and later connect out on its own, and a connection that reaches the
+        // peer while its session is up reads there as our restart (BIRD and FRR with graceful
+        // restart end the working session for it).
+        this.retire(inst);
+        return;
       }
+      if (!isMain && a.type === 'startTimer' && a.timer === 'IdleHold') continue;
       this.perform(inst, a);
     }
     // The peer may resolve a collision first and close our connection while its own is still

@@ -159,6 +159,8 @@ export interface ReceivedRoute {
   readonly linkLocalNextHop?: string;
   readonly pathId?: number;
   readonly ineligible?: IneligibleReason;
+  /** Held from before a graceful restart or a BoRR, not sent again yet: swept at End-of-RIB / EoRR. */
+  readonly stale?: true;
 }
 
 export interface ApplyResult {
@@ -190,6 +192,7 @@ export class Rib {
   private readonly localIds = new Map<string, Map<number, number>>();
   private nextLocalId = 1;
   private readonly own: ReadonlySet<string>;
+  private endOfRibHeld = false;
 
   constructor(
     readonly options: RibOptions,
@@ -263,15 +266,16 @@ export class Rib {
    * The session of a peer that negotiated graceful restart ended (RFC 4724 §4.2, helper role):
    * its routes stay in Loc-RIB, all of them stale, until it comes back and re-sends them (its
    * End-of-RIB per family sweeps the rest: `endRefresh`) or the caller's restart timer gives up
-   * (`peerDown`).
+   * (`peerDown`). Only the families its capability named are kept; the others go now.
    */
-  peerRestarting(address: string): void {
+  peerRestarting(address: string, retained: ReadonlySet<Afi>): void {
     const src = this.peers.get(address);
     if (src === undefined) return;
     src.restarting = true;
     for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) {
       // Already stale from an earlier restart: keep that set (what was re-sent since is fresh).
       if (src.stale[afi === Afi.Ipv4 ? 0 : 1] === undefined) this.beginRefresh(address, afi);
+      if (!retained.has(afi)) this.endRefresh(address, afi);
     }
   }
 
@@ -568,12 +572,22 @@ export class Rib {
         wake: this.wake,
         destinations: () => this.destinations(),
         released: (d) => this.release(d),
+        endOfRibHeld: () => this.endOfRibHeld,
       });
       this.groups.set(key, g);
       this.groupList = [...this.groups.values()];
       g.start();
     }
     g.join(member, peerAddress);
+  }
+
+  /**
+   * A restarting speaker sends End-of-RIB only once its table is complete (RFC 4724 §4.1): held,
+   * the update groups send everything but End-of-RIB; released, each sends it after its first table.
+   */
+  holdEndOfRib(held: boolean): void {
+    this.endOfRibHeld = held;
+    if (!held) for (const g of this.groupList) g.releaseEndOfRib();
   }
 
   /** A session left Established: it leaves its group, and an empty group goes. */
@@ -625,6 +639,7 @@ export class Rib {
     const out: ReceivedRoute[] = [];
     for (const trie of Object.values(this.tries)) {
       for (const [, dest] of trie.entries()) {
+        const stale = src.stale[dest.afi === Afi.Ipv4 ? 0 : 1]?.get(dest);
         for (const r of dest.routes) {
           if (r.source !== src.route) continue;
           out.push({
@@ -634,6 +649,7 @@ export class Rib {
             ...(r.linkLocalNextHop === undefined ? {} : { linkLocalNextHop: r.linkLocalNextHop }),
             ...(r.pathId === 0 ? {} : { pathId: r.pathId }),
             ...(r.ineligible === undefined ? {} : { ineligible: r.ineligible }),
+            ...(stale?.includes(r.pathId) === true ? { stale: true as const } : {}),
           });
         }
       }

@@ -222,6 +222,8 @@ export interface GroupHooks {
   readonly destinations: () => Iterable<Destination>;
   /** A destination with no routes and no group state left may go. */
   readonly released: (dest: Destination) => void;
+  /** End-of-RIB must wait (a restarting speaker whose table is not complete yet, RFC 4724 §4.1). */
+  readonly endOfRibHeld: () => boolean;
 }
 
 export class UpdateGroup {
@@ -329,14 +331,23 @@ export class UpdateGroup {
     throw new Error('update group: no message for this member in a million');
   }
 
+  /** End-of-RIB is no longer held: a group whose first table is out sends it now. */
+  releaseEndOfRib(): void {
+    if (!this.initialSync || this.pending.size > 0 || this.hooks.endOfRibHeld()) return;
+    this.endFirstTable();
+    if (this.members.size > 0) this.hooks.wake([...this.members.keys()]);
+  }
+
+  private endFirstTable(): void {
+    this.initialSync = false;
+    for (const f of this.format.families) this.append(encodeEndOfRib(f >> 8, f & 0xff), EVERYONE);
+  }
+
   /** Moves pending destinations into the log until it has something; false when nothing was due. */
   private drain(from: GroupMember): boolean {
     const before = this.log.length;
     while (this.log.length === before && this.pending.size > 0) this.drainBatch();
-    if (this.pending.size === 0 && this.initialSync) {
-      this.initialSync = false;
-      for (const f of this.format.families) this.append(encodeEndOfRib(f >> 8, f & 0xff), EVERYONE);
-    }
+    if (this.pending.size === 0 && this.initialSync && !this.hooks.endOfRibHeld()) this.endFirstTable();
     if (this.log.length === before) return false;
     const others = [...this.members.keys()].filter((x) => x !== from);
     if (others.length > 0) this.hooks.wake(others);

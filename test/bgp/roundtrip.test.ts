@@ -11,6 +11,8 @@ import {
   type BgpMessage,
   type Capability,
   CeaseSubcode,
+  describeNotification,
+  hardReset,
   ErrorCode,
   type MessageContext,
   MessageTooLong,
@@ -565,6 +567,17 @@ describe('NOTIFICATION round trip', () => {
 
   it.each(cases)('%s', (_name, m) => {
     expect(decodeMessage(encodeMessage(m))).toEqual(m);
+  });
+
+  it('hardReset wraps the Cease subcode and its data (RFC 8538 §3), shutdown communication included', () => {
+    const m = hardReset(shutdownNotification(CeaseSubcode.AdministrativeShutdown, 'bye'));
+    expect(encodeMessage(m)).toEqual(messageBytes(MessageType.Notification, [6, 9, 2, 3, 0x62, 0x79, 0x65]));
+    expect(decodeMessage(encodeMessage(m))).toEqual(m);
+    expect(m.shutdownCommunication).toBe('bye');
+    expect(describeNotification(m)).toBe('Cease / Hard Reset (Administrative Shutdown): "bye"');
+    const prefixes = hardReset({ type: MessageType.Notification, code: 6, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data: Buffer.from([0, 1, 1, 0, 0, 0, 2]) });
+    expect([...encodeMessage(prefixes).subarray(19)]).toEqual([6, 9, 1, 0, 1, 1, 0, 0, 0, 2]);
+    expect(describeNotification(prefixes)).toBe('Cease / Hard Reset (Maximum Number of Prefixes Reached) (data 0100010100000002)');
   });
 
   it('shutdownNotification puts a length octet before the UTF-8 text (RFC 9003 §2)', () => {

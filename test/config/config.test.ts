@@ -291,12 +291,25 @@ describe('BGPConfiguration communities and prefixAdvertisements', () => {
 });
 
 describe('BGPPeer maxRestartTime (graceful restart)', () => {
-  it('is off unless set; set, it is the restart time in seconds', () => {
-    const c = loadConfig(docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 65001, maxRestartTime: 2m}'), peer('q', '{peerIP: 192.0.2.10, asNumber: 65001}')), 'n1');
+  it('is on for every peer, as in Calico: 120 s unless set; set, the restart time in seconds', () => {
+    const c = loadConfig(docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 65001, maxRestartTime: 5m}'), peer('q', '{peerIP: 192.0.2.10, asNumber: 65001}')), 'n1');
     expect(c.peers.map((p) => [p.name, p.maxRestartTime])).toEqual([
-      ['p', 120],
-      ['q', undefined],
+      ['p', 300],
+      ['q', 120],
     ]);
+  });
+
+  it('takes nodeMeshMaxRestartTime (120 s unless set) and refuses it per node', () => {
+    expect(loadConfig(docs(BASE_NODE), 'n1').meshRestartTime).toBe(120);
+    expect(loadConfig(docs(BASE_NODE, 'apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {nodeMeshMaxRestartTime: 90s}'), 'n1').meshRestartTime).toBe(90);
+    expect(() => loadConfig(docs(BASE_NODE, 'apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {nodeMeshMaxRestartTime: 1h30m}'), 'n1')).toThrow('BGPConfiguration default: spec.nodeMeshMaxRestartTime: 5400 s is more than the 4095 s graceful restart can announce');
+  });
+
+  it('takes the stale-path and selection deferral times from KbgpConfiguration gracefulRestart (FRR\'s 360 s, BIRD\'s 240 s unless set)', () => {
+    expect(loadConfig(docs(BASE_NODE), 'n1').gracefulRestart).toEqual({ stalePathTime: 360, selectionDeferralTime: 240 });
+    const c = loadConfig(docs(BASE_NODE, 'apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: n1}\nspec: {routerId: 192.0.2.1, gracefulRestart: {stalePathTime: 1m, selectionDeferralTime: 10s}}'), 'n1');
+    expect(c.gracefulRestart).toEqual({ stalePathTime: 60, selectionDeferralTime: 10 });
+    expect(() => loadConfig(docs(BASE_NODE, 'apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: n1}\nspec: {routerId: 192.0.2.1, gracefulRestart: {stalepathTime: 1m}}'), 'n1')).toThrow('stalepathTime');
   });
 
   it('refuses more than the 12 bits of seconds RFC 4724 can announce, naming the field', () => {

@@ -137,6 +137,41 @@ describe('Session', () => {
     expect(theirs.closed).toBe(false);
   });
 
+  it('forgets a second connection that closes: nothing connects out behind the established session', async () => {
+    // The peer opens a second connection while the session is up (a late collision) and closes it
+    // again. Left to its own FSM that connection would fall back to Active and, a retry time later,
+    // connect out: a connection that BIRD and FRR, with graceful restart, take for our restart.
+    const active = { ...settings, passive: false, connectRetryTime: 0.2 };
+    const s = new Session({ address: '127.0.2.31', port: 11189 }, active, true, { established: () => undefined, update: () => undefined, routeRefresh: () => undefined, down: () => undefined }, { clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) });
+    sessions.push(s);
+    const inbound: number[] = [];
+    const { server, peer } = RawPeer.listen('127.0.2.31', 11189);
+    servers.push(server);
+    server.on('connection', (sock: Socket) => {
+      inbound.push(Date.now());
+      sockets.push(sock);
+    });
+    await listen(s, 11189);
+    s.start();
+    const ours = await peer;
+    peers.push(ours);
+    await ours.waitFor(isType(MessageType.Open));
+    ours.open(65001, '127.0.2.31');
+    ours.send({ type: MessageType.Keepalive });
+    await until(() => s.state === 'Established', 3000, 'Established');
+    const since = s.since;
+    const late = await RawPeer.connect('127.0.2.30', 11189, '127.0.2.31');
+    peers.push(late);
+    await late.waitFor(isType(MessageType.Open));
+    late.close();
+    // Several retry times: the session stays as it was and nothing new reaches the peer.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(s.state).toBe('Established');
+    expect(s.since).toBe(since);
+    expect(inbound).toHaveLength(1);
+    expect(ours.closed).toBe(false);
+  });
+
   it('keeps its own connection attempt when the peer connects meanwhile, and collision detection picks one', async () => {
     // kbgp is in Connect with its attempt still under way when the peer's connection arrives. The
     // attempt must not be cancelled: the peer may already hold it and keep it. Here kbgp has the

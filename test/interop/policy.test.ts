@@ -149,6 +149,7 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr) === undefined)('graceful
     await drained;
     await waitFor(async () => ((await paths()) === 1 ? true : undefined), 10_000, () => `A's path gone after the shutdown${ctx()}`);
     expect(await bestFrom()).toBe('127.0.10.22');
-    expect(a.status().lastDown).toMatchObject({ kind: 'stopped' });
+    // FRR negotiated RFC 8538's N bit, so the stop went as Hard Reset: FRR keeps nothing stale.
+    expect(a.status().lastDown).toMatchObject({ kind: 'stopped', notification: { code: 6, subcode: 9, shutdownCommunication: 'node drain' } });
   });
 });

@@ -3,7 +3,8 @@
  * update groups, decoded again to check what each member was told. No sockets.
  */
 import { describe, expect, it } from 'vitest';
-import { AsPathSegmentType, MessageType, type PathAttributes, decodeMessage, formatPrefix, parsePrefix } from '../../src/bgp/index.js';
+import { Rib } from '../../src/rib/rib.js';
+import { Afi, AsPathSegmentType, MessageType, type PathAttributes, decodeMessage, formatPrefix, parsePrefix } from '../../src/bgp/index.js';
 import {
   ADD_PATH_CTX,
   ADD_PATH_FORMAT,
@@ -183,6 +184,53 @@ describe('Rib: update groups', () => {
     }
     expect(fromA.length).toBe(3);
     expect(fromA.every((m, i) => m === fromB[i])).toBe(true);
+  });
+
+  it('keeps, stale, only the families a restarting peer\'s capability named; the others go at once', () => {
+    const r = rib();
+    r.peerUp(ebgpPeer('192.0.2.1', 65001));
+    r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1' }));
+    r.apply('192.0.2.1', {
+      type: MessageType.Update,
+      withdrawnRoutes: [],
+      attributes: { origin: 0, asPath: [{ type: AsPathSegmentType.AsSequence, asns: [65001] }] },
+      nlri: [],
+      mpReach: { afi: 2, safi: 1, nextHop: '2001:db8::1', nlri: [parsePrefix('fd00:1::/64')] },
+    });
+    expect(r.routes().map((e) => formatPrefix(e.prefix))).toEqual(['10.1.0.0/24', 'fd00:1::/64']);
+    r.peerRestarting('192.0.2.1', new Set([Afi.Ipv4]));
+    expect(r.routes().map((e) => formatPrefix(e.prefix))).toEqual(['10.1.0.0/24']);
+    expect(r.received('192.0.2.1').map((x) => [formatPrefix(x.prefix), x.stale])).toEqual([['10.1.0.0/24', true]]);
+    expect([r.hasStale('192.0.2.1', Afi.Ipv4), r.hasStale('192.0.2.1', Afi.Ipv6)]).toEqual([true, false]);
+  });
+
+  it('holds End-of-RIB while the table is incomplete (a restarting speaker), sending routes meanwhile; released, every member gets it once', () => {
+    const woken: unknown[] = [];
+    const r = new Rib({ localAs: 64512, routerId: '10.0.0.1', maxPaths: 16 }, (m) => woken.push(...m));
+    r.holdEndOfRib(true);
+    r.peerUp(ebgpPeer('192.0.2.1', 65001));
+    r.apply('192.0.2.1', announce(['10.1.0.0/24'], { nextHop: '192.0.2.1' }));
+    const a = {};
+    r.join(a, '192.0.2.101', ebgpPolicy(), FORMAT);
+    const first = pull(r, a);
+    expect(first.filter(isEndOfRib)).toEqual([]);
+    expect([...table(first).keys()]).toEqual(['10.1.0.0/24']);
+    // A member joining the held group, and a change: still no End-of-RIB for anyone.
+    const late = {};
+    r.join(late, '192.0.2.102', ebgpPolicy(), FORMAT);
+    r.apply('192.0.2.1', announce(['10.1.1.0/24'], { nextHop: '192.0.2.1' }));
+    expect(pull(r, late).filter(isEndOfRib)).toEqual([]);
+    expect(pull(r, a).filter(isEndOfRib)).toEqual([]);
+    woken.length = 0;
+    r.holdEndOfRib(false);
+    expect(woken).toEqual(expect.arrayContaining([a, late]));
+    for (const m of [a, late]) expect(pull(r, m).map((u) => u.endOfRib)).toEqual([{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }]);
+    // Released once: a later joiner gets it with its table, nobody gets it twice.
+    r.holdEndOfRib(false);
+    expect(pull(r, a)).toEqual([]);
+    const later = {};
+    r.join(later, '192.0.2.103', ebgpPolicy(), FORMAT);
+    expect(pull(r, later).filter(isEndOfRib)).toHaveLength(2);
   });
 
   it('gives a late joiner the group\'s table and End-of-RIB, then the changes it missed nothing of', () => {
