@@ -21,9 +21,15 @@ import { type DecisionOptions, type DecisionStep, compareRoutes, rankRoutes } fr
 import type { ExportPolicy } from './export.js';
 import { PrefixTrie } from './prefix-trie.js';
 import type { Route, RouteSource } from './route.js';
-import { type AdjRibOut, type AdvertisedRoute, type GroupMember, type SessionFormat, UpdateGroup } from './update-group.js';
+import { type AdjRibOut, type AdvertisedRoute, type ExportFilter, type GroupMember, type SessionFormat, UpdateGroup } from './update-group.js';
 
-export type IneligibleReason = 'next-hop-unusable' | 'as-path-loop' | 'originator-id-loop' | 'cluster-list-loop';
+export type IneligibleReason = 'next-hop-unusable' | 'as-path-loop' | 'originator-id-loop' | 'cluster-list-loop' | 'filtered';
+
+/**
+ * A peer's import policy (its BGPFilters), per prefix: the attributes to use, or undefined to
+ * refuse the route. Given the attributes as received; may return them unchanged.
+ */
+export type ImportPolicy = (prefix: Prefix, received: PathAttributes) => PathAttributes | undefined;
 
 /** A route as the RIB holds it: shared by every prefix with the same source, attributes, next hop and path ID. */
 export interface RibRoute extends Route {
@@ -31,6 +37,8 @@ export interface RibRoute extends Route {
   /** The path identifier kbgp sends for this route over ADD-PATH: unique among a prefix's routes. */
   readonly localId: number;
   readonly ineligible?: IneligibleReason;
+  /** The attributes as the peer sent them (Adj-RIB-In before import policy); `attributes` when unchanged. */
+  readonly received: PathAttributes;
   /** Prefixes holding this route; at 0 it is forgotten and its attributes released. */
   refs: number;
   /** `[this]`, shared by every prefix whose only route this is (a million prefixes, one array). */
@@ -120,6 +128,7 @@ class Source {
   readonly routes = new Map<PathAttributes, RibRoute[]>();
   /** The session is down in a graceful restart: the routes are kept, stale. */
   restarting = false;
+  importPolicy: ImportPolicy | undefined;
   /** Paths held, IPv4 and IPv6 (for max-prefix and status, without a walk). */
   readonly count: [number, number] = [0, 0];
   /**
@@ -161,6 +170,8 @@ export interface ReceivedRoute {
   readonly ineligible?: IneligibleReason;
   /** Held from before a graceful restart or a BoRR, not sent again yet: swept at End-of-RIB / EoRR. */
   readonly stale?: true;
+  /** The attributes the import policy made of `attributes` (set only when it changed them). */
+  readonly imported?: PathAttributes;
 }
 
 export interface ApplyResult {
@@ -329,16 +340,21 @@ export class Rib {
     if (u.nlri.length === 0 && (u.mpReach === undefined || u.mpReach.nlri.length === 0)) return { announced, withdrawn };
     const attributes = this.store.intern(u.attributes);
     const nextHop = u.attributes.nextHop;
+    const policy = src.importPolicy;
     if (nextHop !== undefined) {
       for (const p of u.nlri) {
-        this.announce(src, p, this.routeFor(src, attributes, nextHop, undefined, p.pathId ?? 0));
+        this.announce(src, p, policy === undefined ? this.routeFor(src, attributes, nextHop, undefined, p.pathId ?? 0) : this.imported(src, policy, p, attributes, nextHop, undefined, p.pathId ?? 0));
         announced++;
       }
     }
     const mp = u.mpReach;
     if (mp !== undefined) {
       for (const p of mp.nlri) {
-        this.announce(src, p, this.routeFor(src, attributes, mp.nextHop, mp.linkLocalNextHop, p.pathId ?? 0));
+        this.announce(
+          src,
+          p,
+          policy === undefined ? this.routeFor(src, attributes, mp.nextHop, mp.linkLocalNextHop, p.pathId ?? 0) : this.imported(src, policy, p, attributes, mp.nextHop, mp.linkLocalNextHop, p.pathId ?? 0),
+        );
         announced++;
       }
     }
@@ -401,13 +417,61 @@ export class Rib {
     for (const list of [...src.routes.values()]) for (const r of list) if (r.refs === 0) this.forget(src, r);
   }
 
-  private routeFor(src: Source, attributes: PathAttributes, nextHop: string, linkLocalNextHop: string | undefined, pathId: number): RibRoute {
+  /** The route the import policy makes of a received one: refused (kept, ineligible) or with its attributes. */
+  private imported(src: Source, policy: ImportPolicy, prefix: Prefix, received: PathAttributes, nextHop: string, linkLocalNextHop: string | undefined, pathId: number): RibRoute {
+    const result = policy(prefix.pathId === undefined ? prefix : withPathId(prefix, undefined), received);
+    if (result === undefined) return this.routeFor(src, received, nextHop, linkLocalNextHop, pathId, received, true);
+    if (result === received) return this.routeFor(src, received, nextHop, linkLocalNextHop, pathId);
+    const attributes = this.store.intern(result);
+    const r = this.routeFor(src, attributes, nextHop, linkLocalNextHop, pathId, received);
+    this.store.release(attributes);
+    return r;
+  }
+
+  /**
+   * A peer's import policy changed (its BGPFilters): every route it sent is run through the new
+   * one from the attributes as received, and only what changes reaches Loc-RIB and the peers.
+   */
+  setImportPolicy(peerAddress: string, policy: ImportPolicy | undefined): void {
+    const src = this.peers.get(peerAddress);
+    if (src === undefined || src.importPolicy === policy) return;
+    src.importPolicy = policy;
+    if (src.routes.size === 0) return;
+    for (const trie of Object.values(this.tries)) {
+      const changes: [Prefix, RibRoute][] = [];
+      for (const [, dest] of trie.entries()) {
+        for (const r of dest.routes) {
+          if (r.source !== src.route) continue;
+          const id = r.pathId === 0 ? undefined : r.pathId;
+          const next =
+            policy === undefined
+              ? this.routeFor(src, r.received, r.nextHop, r.linkLocalNextHop, r.pathId)
+              : this.imported(src, policy, dest, r.received, r.nextHop, r.linkLocalNextHop, r.pathId);
+          if (next !== r) changes.push([withPathId(dest, id), next]);
+        }
+      }
+      // A stale route (graceful restart, BoRR) stays stale: it was not sent again.
+      for (const [prefix, route] of changes) this.announce(src, prefix, route, false);
+    }
+  }
+
+  private routeFor(
+    src: Source,
+    attributes: PathAttributes,
+    nextHop: string,
+    linkLocalNextHop: string | undefined,
+    pathId: number,
+    received: PathAttributes = attributes,
+    filtered = false,
+  ): RibRoute {
     let list = src.routes.get(attributes);
     if (list === undefined) {
       list = [];
       src.routes.set(attributes, list);
     }
-    for (const r of list) if (r.nextHop === nextHop && r.pathId === pathId && r.linkLocalNextHop === linkLocalNextHop) return r;
+    for (const r of list) {
+      if (r.nextHop === nextHop && r.pathId === pathId && r.linkLocalNextHop === linkLocalNextHop && r.received === received && (r.ineligible === 'filtered') === filtered) return r;
+    }
     const sourceKey = src.route.kind === 'peer' ? src.route.address : `local:${src.route.name}`;
     let ids = this.localIds.get(sourceKey);
     if (ids === undefined) {
@@ -420,10 +484,11 @@ export class Rib {
       ids.set(pathId, localId);
     }
     this.store.intern(attributes);
-    const ineligible = this.eligibility(src, attributes, nextHop);
+    if (received !== attributes) this.store.intern(received);
+    const ineligible = filtered ? 'filtered' : this.eligibility(src, attributes, nextHop);
     // Every field present, in one order: one shape for every route, so the loops over candidates
     // stay monomorphic.
-    const route: RibRoute = { attributes, nextHop, linkLocalNextHop, source: src.route, pathId, localId, ineligible, refs: 0, alone: undefined };
+    const route: RibRoute = { attributes, nextHop, linkLocalNextHop, source: src.route, pathId, localId, ineligible, received, refs: 0, alone: undefined };
     list.push(route);
     return route;
   }
@@ -440,6 +505,7 @@ export class Rib {
     list.splice(i, 1);
     if (list.length === 0) src.routes.delete(r.attributes);
     this.store.release(r.attributes);
+    if (r.received !== r.attributes) this.store.release(r.received);
   }
 
   /** Why a route may not be used, checked once per route (not per prefix). */
@@ -455,9 +521,10 @@ export class Rib {
     return undefined;
   }
 
-  private announce(src: Source, prefix: Prefix, route: RibRoute): void {
+  /** `received`: the peer sent it (again), so it is no longer stale; false for a re-evaluation. */
+  private announce(src: Source, prefix: Prefix, route: RibRoute, received = true): void {
     const dest = this.tries[prefix.afi].getOrSet(prefix, newDestination);
-    const stale = src.stale[prefix.afi === Afi.Ipv4 ? 0 : 1];
+    const stale = received ? src.stale[prefix.afi === Afi.Ipv4 ? 0 : 1] : undefined;
     if (stale !== undefined) fresh(stale, dest, route.pathId);
     const routes = dest.routes;
     if (routes.length === 1 && routes[0]?.source === src.route && routes[0].pathId === route.pathId) {
@@ -562,23 +629,34 @@ export class Rib {
    * A session became Established: it joins the update group of its export policy and format
    * (creating it if none), and gets the whole table followed by End-of-RIB.
    */
-  join(member: GroupMember, peerAddress: string, policy: ExportPolicy, format: SessionFormat): void {
-    this.leave(member);
-    const key = JSON.stringify([policy, format.ctx, [...format.families], [...format.addPathSend]]);
+  join(member: GroupMember, peerAddress: string, policy: ExportPolicy, format: SessionFormat, filter?: ExportFilter): void {
+    const key = JSON.stringify([policy, format.ctx, [...format.families], [...format.addPathSend], filter?.key ?? null]);
+    const old = this.groupOf(member);
+    if (old !== undefined && this.groups.get(key) === old) return;
     let g = this.groups.get(key);
     if (g === undefined) {
       const slot = this.freeSlots.pop() ?? this.nextSlot++;
-      g = new UpdateGroup(slot, policy, format, {
-        wake: this.wake,
-        destinations: () => this.destinations(),
-        released: (d) => this.release(d),
-        endOfRibHeld: () => this.endOfRibHeld,
-      });
+      g = new UpdateGroup(
+        slot,
+        policy,
+        format,
+        {
+          wake: this.wake,
+          destinations: () => this.destinations(),
+          released: (d) => this.release(d),
+          endOfRibHeld: () => this.endOfRibHeld,
+        },
+        filter,
+      );
       this.groups.set(key, g);
       this.groupList = [...this.groups.values()];
       g.start();
+      if (old !== undefined) g.settle(old);
     }
-    g.join(member, peerAddress);
+    // A member changing policy or filters is sent only what differs from what it holds (no
+    // session reset, no table sent again); its old group is left once that is worked out.
+    g.join(member, peerAddress, old);
+    if (old !== undefined) this.leaveGroup(old, member);
   }
 
   /**
@@ -592,15 +670,16 @@ export class Rib {
 
   /** A session left Established: it leaves its group, and an empty group goes. */
   leave(member: GroupMember): void {
-    for (const [key, g] of this.groups) {
-      if (!g.has(member)) continue;
-      g.leave(member);
-      if (g.size === 0) {
-        this.groups.delete(key);
-        this.groupList = [...this.groups.values()];
-        this.freeSlots.push(g.slot);
-      }
-    }
+    const g = this.groupOf(member);
+    if (g !== undefined) this.leaveGroup(g, member);
+  }
+
+  private leaveGroup(g: UpdateGroup, member: GroupMember): void {
+    g.leave(member);
+    if (g.size > 0) return;
+    for (const [key, x] of this.groups) if (x === g) this.groups.delete(key);
+    this.groupList = [...this.groups.values()];
+    this.freeSlots.push(g.slot);
   }
 
   private groupOf(member: GroupMember): UpdateGroup | undefined {
@@ -644,7 +723,8 @@ export class Rib {
           if (r.source !== src.route) continue;
           out.push({
             prefix: withPathId(dest, r.pathId === 0 ? undefined : r.pathId),
-            attributes: r.attributes,
+            attributes: r.received,
+            ...(r.received === r.attributes ? {} : { imported: r.attributes }),
             nextHop: r.nextHop,
             ...(r.linkLocalNextHop === undefined ? {} : { linkLocalNextHop: r.linkLocalNextHop }),
             ...(r.pathId === 0 ? {} : { pathId: r.pathId }),

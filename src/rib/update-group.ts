@@ -41,7 +41,31 @@ import {
   withPathId,
 } from '../bgp/index.js';
 import { type ExportPolicy, type Exported, exportRoute } from './export.js';
+import { type BgpFilter, applyFilters } from './filter.js';
 import type { Destination, RibRoute } from './rib.js';
+
+/**
+ * A BGPPeer's export filters (Calico BGPFilter), run per prefix on what the export policy made of
+ * a route. `key` names the filters' content: members share a group only with equal filters.
+ */
+export interface ExportFilter {
+  readonly key: string;
+  readonly filters: readonly BgpFilter[];
+  readonly peerType: 'eBGP' | 'iBGP';
+}
+
+/** An export's identity across groups: its encoded attributes and MP next hop. */
+const exportKeys = new WeakMap<Exported, string>();
+function exportKey(e: Exported): string {
+  let k = exportKeys.get(e);
+  if (k === undefined) {
+    const w = new Writer(128);
+    encodePathAttributes(w, e.attributes, { fourOctetAs: true });
+    k = `${w.finish().toString('latin1')}|${e.mp?.nextHop ?? ''}|${e.mp?.linkLocalNextHop ?? ''}`;
+    exportKeys.set(e, k);
+  }
+  return k;
+}
 
 /** Anything that identifies a session to the RIB (the daemon passes its peer object). */
 export type GroupMember = object;
@@ -244,13 +268,22 @@ export class UpdateGroup {
   private readonly exports = [new WeakMap<RibRoute, Exported | null>(), new WeakMap<RibRoute, Exported | null>()];
   private readonly interned = new Map<string, Exported>();
 
+  /** What filter rules made of an export: by the export, then by the rule that accepted. */
+  private readonly filtered = new Map<Exported, Map<string, Exported>>();
+
   constructor(
     readonly slot: number,
     readonly policy: ExportPolicy,
     readonly format: SessionFormat,
     private readonly hooks: GroupHooks,
+    readonly filter?: ExportFilter,
   ) {
     this.pending = new PendingQueue(slot);
+  }
+
+  /** Whether End-of-RIB has gone into the log. */
+  get synced(): boolean {
+    return !this.initialSync;
   }
 
   get size(): number {
@@ -271,12 +304,17 @@ export class UpdateGroup {
     for (const d of this.hooks.destinations()) if (d.multipath > 0) this.markPending(d);
   }
 
-  /** `address`: the member's peer address, whose own routes it never gets back. */
-  join(m: GroupMember, address: string): void {
+  /**
+   * `address`: the member's peer address, whose own routes it never gets back. `held`: what the
+   * member already holds, from the group it leaves (a policy or filter change): it is then sent
+   * only the difference instead of the group's table.
+   */
+  join(m: GroupMember, address: string, held?: UpdateGroup): void {
     const end = this.base + this.log.length;
     const member: Member = { cursor: end, address, dumps: [] };
+    if (held !== undefined) member.dumps.push(this.difference(held, address, !held.caughtUp(m)));
     // A group still sending its first table sends End-of-RIB to everyone at its end.
-    if (!this.initialSync || this.log.length > 0 || this.members.size > 0) member.dumps.push(this.dump(m, { endOfRib: !this.initialSync }));
+    else if (!this.initialSync || this.log.length > 0 || this.members.size > 0) member.dumps.push(this.dump(m, { endOfRib: !this.initialSync }));
     this.members.set(m, member);
     this.byAddress.set(address, m);
     this.notFor.set(m, { except: m });
@@ -329,6 +367,71 @@ export class UpdateGroup {
       if (a === EVERYONE || (a.except !== undefined ? a.except !== m : a.only === m)) return message;
     }
     throw new Error('update group: no message for this member in a million');
+  }
+
+  /**
+   * A new group about to take a member from `from`: its Adj-RIB-Out is worked out now, without
+   * sending anything (it has no members yet), so that the member is sent only the difference.
+   */
+  settle(from: UpdateGroup): void {
+    while (this.pending.size > 0) this.drainBatch();
+    this.log = [];
+    this.audience = [];
+    if (from.synced) this.initialSync = false;
+  }
+
+  /** The member has been sent everything of this group so far: it holds the group's Adj-RIB-Out. */
+  caughtUp(m: GroupMember): boolean {
+    const member = this.members.get(m);
+    return member !== undefined && member.dumps.length === 0 && member.cursor === this.base + this.log.length;
+  }
+
+  /**
+   * What a member of `from` (peer `address`) must be told to hold this group's Adj-RIB-Out instead:
+   * withdrawals of what only `from` sent, announcements of what differs. Worked out now, encoded
+   * lazily. `full`: the member had not been sent all of `from` yet (what it holds is somewhere on
+   * the way), so everything is announced, and whatever `from` had and this group has not is
+   * withdrawn (a withdrawal of a route the peer never got is harmless).
+   */
+  private difference(from: UpdateGroup, address: string, full: boolean): Iterator<Buffer> {
+    const withdrawals: [Prefix[], Prefix[]] = [[], []];
+    const announcements: [Map<Exported, Prefix[]>, Map<Exported, Prefix[]>] = [new Map(), new Map()];
+    for (const d of this.hooks.destinations()) {
+      const before = from.heldBy(d, address);
+      const after = this.heldBy(d, address);
+      if (before.length === 0 && after.length === 0) continue;
+      const v6 = d.afi === Afi.Ipv6 ? 1 : 0;
+      for (const [prefix, e] of after) {
+        const was = before.find(([p]) => p.pathId === prefix.pathId);
+        if (!full && was !== undefined && exportKey(was[1]) === exportKey(e)) continue;
+        const list = announcements[v6].get(e);
+        if (list === undefined) announcements[v6].set(e, [prefix]);
+        else list.push(prefix);
+      }
+      for (const [prefix] of before) if (!after.some(([p]) => p.pathId === prefix.pathId)) withdrawals[v6].push(prefix);
+    }
+    const ctx = this.format.ctx;
+    function* generate(): Generator<Buffer> {
+      for (const [i, afi] of [Afi.Ipv4, Afi.Ipv6].entries()) yield* packWithdrawals(afi, Safi.Unicast, withdrawals[i] as Prefix[], ctx);
+      for (const [i, afi] of [Afi.Ipv4, Afi.Ipv6].entries()) {
+        for (const [e, prefixes] of announcements[i] as Map<Exported, Prefix[]>) yield* packAnnouncements(afi, Safi.Unicast, e.attributes, prefixes, ctx, e.mp);
+      }
+    }
+    return generate();
+  }
+
+  /** What the member with peer `address` holds for a destination, as sent. */
+  private heldBy(d: Destination, address: string): [Prefix, Exported][] {
+    const s = sentFor(d, this.slot);
+    if (s === undefined) return [];
+    const paths: [number | undefined, RibRoute][] = isAddPath(s) ? s.paths.map((p) => [p.localId, p.route]) : [[undefined, s]];
+    const out: [Prefix, Exported][] = [];
+    for (const [id, r] of paths) {
+      if (r.source.kind === 'peer' && r.source.address === address) continue;
+      const e = this.sent(r, d);
+      if (e !== undefined) out.push([withPathId(d, id), e]);
+    }
+    return out;
   }
 
   /** End-of-RIB is no longer held: a group whose first table is out sends it now. */
@@ -399,7 +502,7 @@ export class UpdateGroup {
     const v6 = dest.afi === Afi.Ipv6 ? 1 : 0;
     const prev = sentFor(dest, this.slot) as RibRoute | undefined;
     const candidate = dest.multipath > 0 ? (dest.routes[0] as RibRoute) : undefined;
-    const now = candidate === undefined ? undefined : this.exported(candidate, v6);
+    const now = candidate === undefined ? undefined : this.sent(candidate, dest);
     const best = now === undefined ? undefined : candidate;
     if (prev === best) return;
     this.setSlot(dest, best);
@@ -410,7 +513,7 @@ export class UpdateGroup {
     }
     const nowFrom = this.senderOf(best);
     // Another route with the same export from the same sender: nothing any member sees changes.
-    if (prev !== undefined && this.exported(prev, v6) === now && wasFrom === nowFrom) return;
+    if (prev !== undefined && this.sent(prev, dest) === now && wasFrom === nowFrom) return;
     batch.announce(v6, this.audienceExcept(nowFrom), now, dest);
     // The sender of the new best held the old one (unless it was its own too): it must let it go.
     if (nowFrom !== undefined && prev !== undefined && wasFrom !== nowFrom) batch.withdraw(v6, this.onlyFor.get(nowFrom) ?? EVERYONE, dest);
@@ -424,7 +527,7 @@ export class UpdateGroup {
     const paths: SentPath[] = [];
     for (let i = 0; i < dest.multipath; i++) {
       const r = dest.routes[i] as RibRoute;
-      if (this.exported(r, v6) !== undefined) paths.push({ localId: r.localId, route: r });
+      if (this.sent(r, dest) !== undefined) paths.push({ localId: r.localId, route: r });
     }
     let changed = before.length !== paths.length;
     for (const old of before) {
@@ -436,9 +539,9 @@ export class UpdateGroup {
       const old = before.find((b) => b.localId === p.localId);
       if (old !== undefined && old.route === p.route) continue;
       changed = true;
-      const e = this.exported(p.route, v6) as Exported;
+      const e = this.sent(p.route, dest) as Exported;
       const from = this.senderOf(p.route);
-      if (old !== undefined && this.exported(old.route, v6) === e && this.senderOf(old.route) === from) continue;
+      if (old !== undefined && this.sent(old.route, dest) === e && this.senderOf(old.route) === from) continue;
       // A local path ID belongs to one source, so the sender of a replaced path is the same as
       // before: it never held it, and there is nothing to withdraw from it (unlike `update`).
       batch.announce(v6, this.audienceExcept(from), e, withPathId(dest, p.localId));
@@ -450,7 +553,34 @@ export class UpdateGroup {
     setSent(dest, this.slot, s);
   }
 
-  /** The route as this group sends it, one shared object per distinct result. */
+  /**
+   * The route as this group sends it for `d`: the export policy's result, through the export
+   * filters when the group has any. Shared objects: equal inputs give the same object.
+   */
+  sent(r: RibRoute, d: Prefix): Exported | undefined {
+    const e = this.exported(r, d.afi === Afi.Ipv6 ? 1 : 0);
+    const f = this.filter;
+    if (e === undefined || f === undefined) return e;
+    const res = applyFilters(f.filters, d, { attributes: e.attributes, local: r.source.kind === 'local' }, { direction: 'export', peerType: f.peerType });
+    if (res.action === 'Reject') return undefined;
+    if (res.attributes === e.attributes) return e;
+    // The operations depend only on the attributes and the rule: one result per (export, rule).
+    let byRule = this.filtered.get(e);
+    if (byRule === undefined) {
+      if (this.filtered.size >= INTERNED_MAX) this.filtered.clear();
+      byRule = new Map();
+      this.filtered.set(e, byRule);
+    }
+    const rule = `${res.filter}#${res.rule}`;
+    let out = byRule.get(rule);
+    if (out === undefined) {
+      out = e.mp === undefined ? { attributes: res.attributes } : { attributes: res.attributes, mp: e.mp };
+      byRule.set(rule, out);
+    }
+    return out;
+  }
+
+  /** The route as the export policy makes it for this group, one shared object per distinct result. */
   exported(r: RibRoute, v6: number): Exported | undefined {
     const cache = this.exports[v6] as WeakMap<RibRoute, Exported | null>;
     const hit = cache.get(r);
@@ -489,7 +619,7 @@ export class UpdateGroup {
         for (const d of dests.slice(at, at + BATCH)) {
           for (const [prefix, route] of group.held(d, member)) {
             const v6 = d.afi === Afi.Ipv6 ? 1 : 0;
-            const e = group.exported(route, v6) as Exported;
+            const e = group.sent(route, d) as Exported;
             const list = buckets[v6].get(e);
             if (list === undefined) buckets[v6].set(e, [prefix]);
             else list.push(prefix);
@@ -542,7 +672,7 @@ export class UpdateGroup {
     const out: AdvertisedRoute[] = [];
     for (const d of this.hooks.destinations()) {
       for (const [prefix, route] of this.held(d, member)) {
-        const e = this.exported(route, d.afi === Afi.Ipv6 ? 1 : 0) as Exported;
+        const e = this.sent(route, d) as Exported;
         out.push({ prefix: withPathId(prefix, prefix.pathId), nextHop: e.mp?.nextHop ?? e.attributes.nextHop ?? '', attributes: e.attributes });
       }
     }
