@@ -15,8 +15,9 @@ import { Session } from './fsm/session.js';
 import { DEFAULT_TIMERS, type SessionSettings, type State } from './fsm/state-machine.js';
 import type { ExportPolicy } from './rib/export.js';
 import { type OriginatedRoute, localRoute } from './rib/origination.js';
-import { type LocRibEntry, type ReceivedRoute, Rib } from './rib/rib.js';
-import type { AdvertisedRoute } from './rib/update-group.js';
+import { type BgpFilter, applyFilters } from './rib/filter.js';
+import { type ImportPolicy, type LocRibEntry, type ReceivedRoute, Rib } from './rib/rib.js';
+import type { AdvertisedRoute, ExportFilter } from './rib/update-group.js';
 
 export interface PeerStatus {
   readonly name: string;
@@ -63,6 +64,8 @@ interface Peer {
   staleTimer?: NodeJS.Timeout;
   /** Families (AFI) whose End-of-RIB the peer has sent on this session. */
   endOfRib: Set<number>;
+  /** BGPPeer filters, in force now (setFilters changes them without a session reset). */
+  filters: readonly BgpFilter[];
 }
 
 /** `::ffff:192.0.2.1` (an IPv4 peer on a dual-stack socket) is `192.0.2.1`. */
@@ -301,7 +304,7 @@ export class Daemon {
       },
       { clock: this.clock, random: this.deps.random ?? Math.random, logger },
     );
-    const peer: Peer = { config: p, session, up: false, overLimit: [false, false], endOfRib: new Set() };
+    const peer: Peer = { config: p, session, up: false, overLimit: [false, false], endOfRib: new Set(), filters: p.filters };
     this.peers.set(p.address, peer);
   }
 
@@ -392,6 +395,7 @@ export class Daemon {
     peer.up = true;
     peer.negotiated = n;
     peer.endOfRib = new Set();
+    this.rib.setImportPolicy(p.address, this.importPolicy(peer));
     this.sweepUnpreserved(peer, n);
     this.joinGroup(peer, n);
     peer.session.setOutbound(() => this.rib.next(peer));
@@ -476,6 +480,44 @@ export class Daemon {
     peer.staleTimer = undefined;
   }
 
+  /**
+   * New BGPFilters for a peer: what it sent is filtered again from Adj-RIB-In and what it is sent
+   * changes by the difference only; the session stays up and nothing is asked of the peer.
+   */
+  setFilters(peerAddress: string, filters: readonly BgpFilter[]): void {
+    const peer = this.peers.get(peerAddress);
+    if (peer === undefined) throw new Error(`no peer ${peerAddress}`);
+    peer.filters = filters;
+    this.deps.logger.info({ peer: peerAddress, filters: filters.map((f) => f.name) }, 'BGPFilters changed');
+    if (!peer.up || peer.session.negotiated === undefined) return;
+    this.rib.setImportPolicy(peerAddress, this.importPolicy(peer));
+    this.joinGroup(peer, peer.session.negotiated);
+    this.pumpAll();
+  }
+
+  private peerType(peer: Peer): 'eBGP' | 'iBGP' {
+    return peer.config.asNumber !== (peer.config.localAsNumber ?? this.config.asNumber) ? 'eBGP' : 'iBGP';
+  }
+
+  /** The peer's import filters as the RIB runs them; none when no filter has import rules. */
+  private importPolicy(peer: Peer): ImportPolicy | undefined {
+    const filters = peer.filters.filter((f) => f.importV4.length > 0 || f.importV6.length > 0);
+    if (filters.length === 0) return undefined;
+    const ctx = { direction: 'import', peerType: this.peerType(peer) } as const;
+    return (prefix, received) => {
+      const r = applyFilters(filters, prefix, { attributes: received, local: false }, ctx);
+      return r.action === 'Reject' ? undefined : r.attributes;
+    };
+  }
+
+  /** The peer's export filters for its update group; none when no filter has export rules. */
+  private exportFilter(peer: Peer): ExportFilter | undefined {
+    const filters = peer.filters.filter((f) => f.exportV4.length > 0 || f.exportV6.length > 0);
+    if (filters.length === 0) return undefined;
+    const peerType = this.peerType(peer);
+    return { key: JSON.stringify([peerType, filters]), filters, peerType };
+  }
+
   /** Puts the peer in the update group of its export policy now (again, when the policy changed). */
   private joinGroup(peer: Peer, n: Negotiated): void {
     const p = peer.config;
@@ -500,7 +542,7 @@ export class Daemon {
       extendedNextHopV4: n.extendedNextHop.has(IPV4_UNICAST),
       ...(peer.draining ? { gracefulShutdown: true } : {}),
     };
-    this.rib.join(peer, p.address, policy, { ctx, families: n.families, addPathSend: n.addPathSend });
+    this.rib.join(peer, p.address, policy, { ctx, families: n.families, addPathSend: n.addPathSend }, this.exportFilter(peer));
   }
 
   /**

@@ -9,6 +9,7 @@ import { MessageType, type UpdateMessage, encodeMessage, formatCommunity, format
 import { buildOpen } from '../src/fsm/negotiate.js';
 import { loadConfig } from '../src/config/config.js';
 import { Daemon } from '../src/daemon.js';
+import type { FilterRule } from '../src/rib/filter.js';
 import { RawPeer, isType, until } from './helpers/raw-peer.js';
 import { MANDATORY_4, attr, capabilities, open, u32, update } from './helpers/bytes.js';
 
@@ -26,7 +27,9 @@ interface NodeSpec {
   address: string;
   asn: number;
   port: number;
-  peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string; maxPrefixes?: string; maxRestartTime?: string }[];
+  peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string; maxPrefixes?: string; maxRestartTime?: string; filters?: string[] }[];
+  /** More documents (BGPFilters), as YAML text. */
+  extraDocs?: string[];
   originate?: { prefix: string; communities?: string[]; largeCommunities?: string[] }[];
   /** KbgpConfiguration gracefulRestart, as YAML flow text. */
   gracefulRestart?: string;
@@ -36,7 +39,8 @@ function yaml(n: NodeSpec): string {
   const docs = [
     `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: ${n.asn}, listenPort: ${n.port}}`,
     `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${n.name}}\nspec: {bgp: {ipv4Address: ${n.address}/32}}`,
-    ...n.peers.map((p) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ${p.name}}\nspec: {peerIP: "${p.address}:${p.port ?? n.port}", asNumber: ${p.asn}${p.maxRestartTime === undefined ? '' : `, maxRestartTime: ${p.maxRestartTime}`}}`),
+    ...n.peers.map((p) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ${p.name}}\nspec: {peerIP: "${p.address}:${p.port ?? n.port}", asNumber: ${p.asn}${p.maxRestartTime === undefined ? '' : `, maxRestartTime: ${p.maxRestartTime}`}${p.filters === undefined ? '' : `, filters: [${p.filters.join(', ')}]`}}`),
+    ...(n.extraDocs ?? []),
     `apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: ${n.name}}\nspec:\n  nodeName: ${n.name}\n  listenAddress: ${n.address}\n  timers: {connectDelay: 0.1s, connectRetryTime: 0.5s, errorWaitMin: 0.5s, errorWaitMax: 1s}\n` +
       `  peerSettings: [${n.peers.map((p) => `{peer: ${p.name}, passive: ${p.passive ?? false}${p.holdTime === undefined ? '' : `, holdTime: ${p.holdTime}`}${p.maxPrefixes === undefined ? '' : `, maxPrefixes: ${p.maxPrefixes}`}}`).join(', ')}]\n` +
       `  originate: ${JSON.stringify(n.originate ?? [])}` +
@@ -162,7 +166,7 @@ describe('kbgp against a raw peer', () => {
   /** kbgp on 127.0.2.10 with the raw peer 127.0.2.11 (AS 65001, `raw` overrides its settings). */
   const kbgp = (
     extraPeers: NodeSpec['peers'] = [],
-    o: { raw?: Partial<NodeSpec['peers'][number]>; originate?: NodeSpec['originate']; gracefulRestart?: string; waitForOrigination?: boolean } = {},
+    o: { raw?: Partial<NodeSpec['peers'][number]>; originate?: NodeSpec['originate']; gracefulRestart?: string; waitForOrigination?: boolean; extraDocs?: string[] } = {},
   ): Promise<Daemon> =>
     startNode(
       {
@@ -173,6 +177,7 @@ describe('kbgp against a raw peer', () => {
         peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, ...o.raw }, ...extraPeers],
         ...(o.originate === undefined ? {} : { originate: o.originate }),
         ...(o.gracefulRestart === undefined ? {} : { gracefulRestart: o.gracefulRestart }),
+        ...(o.extraDocs === undefined ? {} : { extraDocs: o.extraDocs }),
       },
       o.waitForOrigination,
     );
@@ -288,6 +293,45 @@ describe('kbgp against a raw peer', () => {
     expect(announcements(b)).toHaveLength(1);
     expect(announcements(b)[0]?.attributes.communities?.map(formatCommunity)).toEqual(['64512:100']);
     expect(stateOf(d, '127.0.2.12')).toBe('Established');
+  });
+
+  describe('BGPFilter', () => {
+    const withdrawnAt = (p: RawPeer): string[] => p.received.flatMap((m) => (m.type === MessageType.Update ? m.withdrawnRoutes.map(formatPrefix) : []));
+    const announcedAt = (p: RawPeer): string[] => p.received.flatMap((m) => (m.type === MessageType.Update ? m.nlri.map(formatPrefix) : []));
+
+    it('applies a BGPPeer\'s filters from the configuration, import and export', async () => {
+      const f = 'apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{cidr: 10.1.2.0/24, matchOperator: Equal, action: Reject}], exportV4: [{cidr: 10.9.0.0/16, matchOperator: In, action: Reject}]}';
+      const d = await kbgp([{ name: 'raw2', address: '127.0.2.12', asn: 65002, passive: true, filters: ['f'] }], { raw: { filters: ['f'] }, extraDocs: [f], originate: [{ prefix: '10.9.1.0/24' }, { prefix: '10.8.1.0/24' }] });
+      const a = await established(d);
+      a.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1, 24, 10, 1, 2] }));
+      await until(() => d.received('127.0.2.11').length === 2, 2000, 'routes from A');
+      expect(d.received('127.0.2.11').map((r) => [formatPrefix(r.prefix), r.ineligible])).toEqual([['10.1.1.0/24', undefined], ['10.1.2.0/24', 'filtered']]);
+      const b = await established(d, '127.0.2.12', 65002);
+      await until(() => announcedAt(b).length >= 2, 3000, 'routes at B');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(announcedAt(b).sort()).toEqual(['10.1.1.0/24', '10.8.1.0/24']);
+    });
+
+    it('changes filters without a session reset: the other peer is told only the difference', async () => {
+      const d = await kbgp([{ name: 'raw2', address: '127.0.2.12', asn: 65002, passive: true }]);
+      const a = await established(d);
+      a.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 1, 1, 24, 10, 1, 2] }));
+      const b = await established(d, '127.0.2.12', 65002);
+      await until(() => announcedAt(b).length === 2, 3000, 'both routes at B');
+      const since = [d.session('127.0.2.11')?.since, d.session('127.0.2.12')?.since];
+      const rule = (cidr: string, action: 'Accept' | 'Reject'): FilterRule => ({ cidr: parsePrefix(cidr), matchOperator: 'Equal', action });
+      d.setFilters('127.0.2.11', [{ name: 'in', importV4: [rule('10.1.2.0/24', 'Reject')], exportV4: [], importV6: [], exportV6: [] }]);
+      await until(() => withdrawnAt(b).length === 1, 3000, 'the withdrawal at B');
+      expect(withdrawnAt(b)).toEqual(['10.1.2.0/24']);
+      d.setFilters('127.0.2.12', [{ name: 'out', importV4: [], exportV4: [rule('10.1.1.0/24', 'Reject')], importV6: [], exportV6: [] }]);
+      await until(() => withdrawnAt(b).length === 2, 3000, 'the second withdrawal at B');
+      d.setFilters('127.0.2.11', []);
+      await until(() => announcedAt(b).length === 3, 3000, '10.1.2.0/24 back at B');
+      await new Promise((r) => setTimeout(r, 200));
+      expect({ withdrawn: withdrawnAt(b), announced: announcedAt(b) }).toEqual({ withdrawn: ['10.1.2.0/24', '10.1.1.0/24'], announced: ['10.1.1.0/24', '10.1.2.0/24', '10.1.2.0/24'] });
+      expect([d.session('127.0.2.11')?.since, d.session('127.0.2.12')?.since]).toEqual(since);
+      expect(a.closed || b.closed).toBe(false);
+    });
   });
 
   describe('graceful restart, kbgp restarting (RFC 4724 §4.1)', { timeout: 15_000 }, () => {

@@ -1,6 +1,6 @@
 /**
  * The daemon's configuration: a multi-document YAML file in Calico's shape (projectcalico.org/v3
- * BGPConfiguration, BGPPeer, Node) plus one kbgp kind for the daemon itself. `loadConfig` resolves
+ * BGPConfiguration, BGPPeer, BGPFilter, Node) plus one kbgp kind for the daemon itself. `loadConfig` resolves
  * it for one node: its AS, router ID, addresses, peers and what it originates.
  *
  * This covers what the session issue needs; the operations issue completes the Calico fields.
@@ -9,7 +9,9 @@
 import { isIP } from 'node:net';
 import { parseAllDocuments } from 'yaml';
 import { type LargeCommunity, type Prefix, normalizeAddress, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
+import type { BgpFilter } from '../rib/filter.js';
 import type { OriginatedRoute, PrefixAdvertisement } from '../rib/origination.js';
+import { parseBgpFilter } from './bgp-filter.js';
 import { ConfigError, Fields, type Json, parseDuration } from './fields.js';
 
 export const CALICO_API = 'projectcalico.org/v3';
@@ -38,6 +40,8 @@ export interface PeerConfig {
    * cluster ID (Calico's rule; a peer's cluster ID is known when it is one of the Node documents).
    */
   readonly routeReflectorClient: boolean;
+  /** BGPPeer filters: the BGPFilters run, in order, on routes from and to this peer. */
+  readonly filters: readonly BgpFilter[];
   /** ADD-PATH (RFC 7911) directions offered to this peer; Calico's BIRD template has `add paths on`. */
   readonly addPath: AddPathSetting;
   /** Most prefixes accepted per family from this peer (RFC 4486), and what happens beyond. */
@@ -172,8 +176,13 @@ const NOT_YET = 'is not supported by kbgp yet (see the operations issue)';
 /** Parses and resolves the configuration for `nodeName` (default: the KbgpConfiguration's, or $NODE_NAME). */
 export function loadConfig(text: string, nodeName?: string): NodeConfig {
   const docs = documents(text);
-  const known = new Set(['BGPConfiguration', 'BGPPeer', 'Node', 'KbgpConfiguration']);
-  for (const d of docs) if (!known.has(d.kind)) throw new ConfigError(d.label, 'kind', `${d.kind} is not a kind kbgp reads (BGPConfiguration, BGPPeer, Node, KbgpConfiguration)`);
+  const known = new Set(['BGPConfiguration', 'BGPPeer', 'BGPFilter', 'Node', 'KbgpConfiguration']);
+  for (const d of docs) if (!known.has(d.kind)) throw new ConfigError(d.label, 'kind', `${d.kind} is not a kind kbgp reads (BGPConfiguration, BGPPeer, BGPFilter, Node, KbgpConfiguration)`);
+  const filters = new Map<string, BgpFilter>();
+  for (const d of docs.filter((x) => x.kind === 'BGPFilter')) {
+    if (filters.has(d.name)) throw new ConfigError(d.label, 'metadata.name', `a second BGPFilter named ${JSON.stringify(d.name)}`);
+    filters.set(d.name, parseBgpFilter(d.name, d.spec));
+  }
 
   const daemons = docs.filter((d) => d.kind === 'KbgpConfiguration');
   const name = nodeName ?? process.env.NODE_NAME ?? (daemons.length === 1 ? daemons[0]?.spec.string('nodeName') : undefined);
@@ -305,10 +314,10 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
 
   const peers: PeerConfig[] = [];
   const peerUnsupported = Object.fromEntries(
-    ['password', 'ttlSecurity', 'filters', 'reachableBy', 'localWorkloadSelector', 'reversePeering', 'nodeSelector', 'peerSelector'].map((k) => [k, NOT_YET]),
+    ['password', 'ttlSecurity', 'reachableBy', 'localWorkloadSelector', 'reversePeering', 'nodeSelector', 'peerSelector'].map((k) => [k, NOT_YET]),
   );
   for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
-    const s = d.spec.allow(['node', 'peerIP', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers', 'maxRestartTime'], peerUnsupported);
+    const s = d.spec.allow(['node', 'peerIP', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers', 'maxRestartTime', 'filters'], peerUnsupported);
     const scope = s.string('node');
     if (scope !== undefined && scope !== name) {
       s.raw('peerIP');
@@ -337,6 +346,11 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     const maxRestartTime = parseDuration(s, 'maxRestartTime') ?? DEFAULT_RESTART_TIME;
     if (maxRestartTime > RESTART_TIME_MAX) throw s.error('maxRestartTime', `${maxRestartTime} s is more than the ${RESTART_TIME_MAX} s graceful restart can announce`);
     const routeReflectorClient = clusterId !== undefined && !ebgp && clusterByAddress.get(address) !== clusterId;
+    const peerFilters = s.list('filters').map((v, i) => {
+      const f = typeof v === 'string' ? filters.get(v) : undefined;
+      if (f === undefined) throw s.error(`filters[${i}]`, `no BGPFilter named ${JSON.stringify(v)}`);
+      return f;
+    });
     s.done();
     peers.push({
       name: d.name,
@@ -348,6 +362,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       allowedLocalAs,
       maxRestartTime: Math.round(maxRestartTime),
       routeReflectorClient,
+      filters: peerFilters,
       addPath: local?.addPath ?? 'Both',
       ...(local?.maxPrefixes === undefined ? {} : { maxPrefixes: local.maxPrefixes }),
       ...(localAsNumber === undefined ? {} : { localAsNumber }),

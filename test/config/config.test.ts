@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPrefix } from '../../src/bgp/index.js';
+import { formatPrefix, parsePrefix } from '../../src/bgp/index.js';
 import { loadConfig } from '../../src/config/config.js';
 
 const global = (spec: string): string => `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: ${spec}`;
@@ -67,7 +67,7 @@ describe('loadConfig', () => {
     ['a hold time of 2 s', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1}'), kbgp('{peerSettings: [{peer: p, holdTime: 2s}]}')), 'KbgpConfiguration n1: spec.peerSettings[0].holdTime: must be 0 or at least 3 seconds (RFC 4271 §4.2)'],
     ['peer settings for a peer that does not exist', docs(BASE_NODE, kbgp('{peerSettings: [{peer: nope, passive: true}]}')), 'KbgpConfiguration n1: spec.peerSettings[0].peer: no BGPPeer named "nope" for node n1'],
     ['a wrong apiVersion', docs('apiVersion: projectcalico.org/v2\nkind: BGPPeer\nmetadata: {name: p}\nspec: {}'), 'BGPPeer p: apiVersion: must be projectcalico.org/v3 for BGPPeer'],
-    ['an unknown kind', docs('apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: pool}\nspec: {}'), 'IPPool pool: kind: IPPool is not a kind kbgp reads (BGPConfiguration, BGPPeer, Node, KbgpConfiguration)'],
+    ['an unknown kind', docs('apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: pool}\nspec: {}'), 'IPPool pool: kind: IPPool is not a kind kbgp reads (BGPConfiguration, BGPPeer, BGPFilter, Node, KbgpConfiguration)'],
     ['a document without a name', 'apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {}\nspec: {}', 'document 1: metadata.name: is required'],
     ['YAML that does not parse', 'kind: [', 'document 1: yaml: '],
   ])('refuses %s, naming the document, the field and the reason', (_name, text, message) => {
@@ -314,5 +314,60 @@ describe('BGPPeer maxRestartTime (graceful restart)', () => {
 
   it('refuses more than the 12 bits of seconds RFC 4724 can announce, naming the field', () => {
     expect(() => loadConfig(docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 65001, maxRestartTime: 2h}')), 'n1')).toThrow('BGPPeer p: spec.maxRestartTime: 7200 s is more than the 4095 s graceful restart can announce');
+  });
+});
+
+describe('BGPFilter and BGPPeer filters', () => {
+  const bgpFilter = (name: string, spec: string): string => `apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: ${name}}\nspec: ${spec}`;
+
+  it('reads every rule field and operation, and gives a peer its filters in order', () => {
+    const c = loadConfig(
+      docs(
+        BASE_NODE,
+        bgpFilter('a', '{exportV4: [{cidr: 10.0.0.0/8, prefixLength: {min: 24, max: 32}, matchOperator: In, source: RemotePeers, peerType: eBGP, interface: "*", communities: {values: ["64512:7"]}, action: Accept, operations: [{addCommunity: {value: "64512:1:2"}}, {prependASPath: {prefix: [64512, 64513]}}]}], importV6: [{cidr: "fd00::/8", matchOperator: NotIn, action: Reject}]}'),
+        bgpFilter('b', '{importV4: [{action: Reject}]}'),
+        peer('p', '{peerIP: 192.0.2.9, asNumber: 65001, filters: [b, a]}'),
+        peer('q', '{peerIP: 192.0.2.10, asNumber: 65001}'),
+      ),
+      'n1',
+    );
+    const [p, q] = c.peers;
+    expect(p?.filters.map((f) => f.name)).toEqual(['b', 'a']);
+    expect(q?.filters).toEqual([]);
+    const a = p?.filters[1];
+    expect(a?.exportV4).toEqual([
+      {
+        action: 'Accept',
+        cidr: parsePrefix('10.0.0.0/8'),
+        matchOperator: 'In',
+        prefixLength: { min: 24, max: 32 },
+        source: 'RemotePeers',
+        interface: '*',
+        peerType: 'eBGP',
+        communities: [{ standard: 64512 * 65536 + 7 }],
+        operations: [
+          { kind: 'addCommunity', community: { large: { globalAdmin: 64512, localData1: 1, localData2: 2 } } },
+          { kind: 'prependASPath', asns: [64512, 64513] },
+        ],
+      },
+    ]);
+    expect(a?.importV6).toEqual([{ action: 'Reject', cidr: parsePrefix('fd00::/8'), matchOperator: 'NotIn' }]);
+    expect([a?.importV4, a?.exportV6]).toEqual([[], []]);
+  });
+
+  it.each([
+    ['a filter name with no BGPFilter', [peer('p', '{peerIP: 192.0.2.9, asNumber: 65001, filters: [nope]}')], 'BGPPeer p: spec.filters[0]: no BGPFilter named "nope"'],
+    ['a cidr without matchOperator', [bgpFilter('f', '{exportV4: [{cidr: 10.0.0.0/8, action: Reject}]}')], 'BGPFilter f: spec.exportV4[0].matchOperator: is required with cidr'],
+    ['a matchOperator without cidr', [bgpFilter('f', '{exportV4: [{matchOperator: In, action: Reject}]}')], 'BGPFilter f: spec.exportV4[0].cidr: is required with matchOperator'],
+    ['an IPv6 cidr in an IPv4 list', [bgpFilter('f', '{importV4: [{cidr: "fd00::/8", matchOperator: In, action: Reject}]}')], 'BGPFilter f: spec.importV4[0].cidr: fd00::/8 is not an IPv4 prefix, in an IPv4 rule list'],
+    ['a prefixLength range that selects nothing', [bgpFilter('f', '{exportV4: [{cidr: 10.0.0.0/16, matchOperator: In, prefixLength: {max: 8}, action: Reject}]}')], 'BGPFilter f: spec.exportV4[0].prefixLength: selects no prefix of 10.0.0.0/16 (lengths 16..8); BIRD refuses such a range'],
+    ['operations on a Reject rule', [bgpFilter('f', '{exportV4: [{action: Reject, operations: [{addCommunity: {value: "1:1"}}]}]}')], 'BGPFilter f: spec.exportV4[0].operations: only an Accept rule may have operations'],
+    ['an action that is neither', [bgpFilter('f', '{exportV4: [{action: Drop}]}')], 'BGPFilter f: spec.exportV4[0].action: "Drop" is not Accept or Reject'],
+    ['a bad community value', [bgpFilter('f', '{exportV4: [{action: Accept, operations: [{addCommunity: {value: "70000:1"}}]}]}')], 'BGPFilter f: spec.exportV4[0].operations[0].addCommunity.value:'],
+    ['setPriority', [bgpFilter('f', '{exportV4: [{action: Accept, operations: [{setPriority: {value: 5}}]}]}')], 'BGPFilter f: spec.exportV4[0].operations[0].setPriority: is not supported by kbgp'],
+    ['a misspelt list', [bgpFilter('f', '{exportv4: []}')], 'BGPFilter f: spec.exportv4: is not a known field'],
+    ['two filters of one name', [bgpFilter('f', '{}'), bgpFilter('f', '{}')], 'BGPFilter f: metadata.name: a second BGPFilter named "f"'],
+  ])('refuses %s, naming the field', (_name, extra, message) => {
+    expect(() => loadConfig(docs(BASE_NODE, ...extra), 'n1')).toThrow(message);
   });
 });

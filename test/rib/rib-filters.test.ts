@@ -17,7 +17,7 @@ const tag = (cidr: string, community: string): FilterRule => ({
   cidr: parsePrefix(cidr),
   matchOperator: 'In',
   action: 'Accept',
-  operations: [{ kind: 'addCommunity', community: { standard: (Number(community.split(':')[0]) << 16) | Number(community.split(':')[1]) } }],
+  operations: [{ kind: 'addCommunity', community: { standard: Number(community.split(':')[0]) * 65536 + Number(community.split(':')[1]) } }],
 });
 const importPolicy = (...filters: BgpFilter[]): ImportPolicy => (prefix: Prefix, received: PathAttributes) => {
   const r = applyFilters(filters, prefix, { attributes: received, local: false }, { direction: 'import', peerType: 'eBGP' });
@@ -50,7 +50,7 @@ describe('Rib: import filters (BGPFilter importV4)', () => {
       ['10.2.0.0/24', 'filtered'],
       ['10.3.0.0/24', undefined],
     ]);
-    expect(r.routes().find((e) => formatPrefix(e.prefix) === '10.2.0.0/24')?.best).toBeUndefined();
+    expect(r.routes().find((e) => formatPrefix(e.prefix) === '10.2.0.0/24')?.paths.map((x) => [x.best, x.ineligible])).toEqual([[false, 'filtered']]);
     // Another filter: 10.2 comes back from Adj-RIB-In (the peer sends nothing again), 10.3 gets a community.
     r.setImportPolicy('192.0.2.1', importPolicy(filter('tag-10-3', { importV4: [tag('10.3.0.0/24', '64512:3')] })));
     const second = pull(r, b);

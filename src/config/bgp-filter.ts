@@ -1,0 +1,113 @@
+/**
+ * Calico's BGPFilter resource read into the rules src/rib/filter.ts runs. Everything Calico's
+ * validation or BIRD would refuse is refused here, naming the field: a cidr without matchOperator
+ * (confd fails to render it), a prefixLength range that selects nothing (BIRD refuses the whole
+ * configuration), a cidr of the other family, operations on a Reject rule.
+ */
+import { Afi, type LargeCommunity, formatPrefix, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
+import type { BgpFilter, FilterOperation, FilterRule, MatchOperator } from '../rib/filter.js';
+import { ConfigError, type Fields, type Json, Fields as F } from './fields.js';
+
+const LISTS = ['exportV4', 'importV4', 'exportV6', 'importV6'] as const;
+const MATCH_OPERATORS: readonly MatchOperator[] = ['In', 'NotIn', 'Equal', 'NotEqual'];
+const NOT_MODELLED = 'is not supported by kbgp (Calico leaves it undocumented)';
+const AS_MAX = 4294967295;
+
+type Community = { readonly standard: number } | { readonly large: LargeCommunity };
+
+/** `spec` of a BGPFilter named `name`. */
+export function parseBgpFilter(name: string, spec: Fields): BgpFilter {
+  spec.allow([...LISTS]);
+  const lists = Object.fromEntries(LISTS.map((l) => [l, spec.list(l).map((item, i) => rule(F.of(spec.document, `${spec.at(l)}[${i}]`, item), l.endsWith('V6') ? Afi.Ipv6 : Afi.Ipv4))])) as Record<(typeof LISTS)[number], FilterRule[]>;
+  spec.done();
+  return { name, ...lists };
+}
+
+function rule(r: Fields, afi: Afi): FilterRule {
+  r.allow(['cidr', 'prefixLength', 'matchOperator', 'source', 'interface', 'peerType', 'communities', 'action', 'operations'], { asPathPrefix: NOT_MODELLED, priority: NOT_MODELLED });
+  const action = r.requiredString('action');
+  if (action !== 'Accept' && action !== 'Reject') throw r.error('action', `${JSON.stringify(action)} is not Accept or Reject`);
+  const out: { -readonly [K in keyof FilterRule]: FilterRule[K] } = { action };
+  const maxLength = afi === Afi.Ipv4 ? 32 : 128;
+  const family = afi === Afi.Ipv4 ? 'IPv4' : 'IPv6';
+  if (r.has('cidr')) {
+    const text = r.requiredString('cidr');
+    let cidr;
+    try {
+      cidr = parsePrefix(text);
+    } catch (e) {
+      throw r.error('cidr', e instanceof Error ? e.message : String(e));
+    }
+    if (cidr.afi !== afi) throw r.error('cidr', `${text} is not an ${family} prefix, in an ${family} rule list`);
+    out.cidr = cidr;
+  }
+  const op = r.string('matchOperator');
+  if (op !== undefined && !MATCH_OPERATORS.includes(op as MatchOperator)) throw r.error('matchOperator', `${JSON.stringify(op)} is not one of ${MATCH_OPERATORS.join(', ')}`);
+  if (out.cidr !== undefined && op === undefined) throw r.error('matchOperator', 'is required with cidr');
+  if (out.cidr === undefined && op !== undefined) throw r.error('cidr', 'is required with matchOperator');
+  if (op !== undefined) out.matchOperator = op as MatchOperator;
+  if (r.has('prefixLength')) {
+    const p = r.object('prefixLength');
+    const min = p.integer('min', 0, maxLength);
+    const max = p.integer('max', 0, maxLength);
+    p.done();
+    if (out.cidr === undefined) throw r.error('prefixLength', 'needs a cidr');
+    const lo = Math.max(out.cidr.length, min ?? 0);
+    const hi = Math.min(maxLength, max ?? maxLength);
+    if (lo > hi) throw r.error('prefixLength', `selects no prefix of ${formatPrefix(out.cidr)} (lengths ${lo}..${hi}); BIRD refuses such a range`);
+    out.prefixLength = { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) };
+  }
+  const source = r.string('source');
+  if (source !== undefined && source !== 'RemotePeers') throw r.error('source', `${JSON.stringify(source)} is not RemotePeers`);
+  if (source !== undefined) out.source = source;
+  const iface = r.string('interface');
+  if (iface !== undefined) out.interface = iface;
+  const peerType = r.string('peerType');
+  if (peerType !== undefined && peerType !== 'eBGP' && peerType !== 'iBGP') throw r.error('peerType', `${JSON.stringify(peerType)} is not eBGP or iBGP`);
+  if (peerType !== undefined) out.peerType = peerType;
+  if (r.has('communities')) {
+    const c = r.object('communities');
+    const values = c.list('values').map((v, i) => community(c, `values[${i}]`, v));
+    c.done();
+    if (values.length === 0) throw r.error('communities', 'needs a value in values');
+    out.communities = values;
+  }
+  const operations = r.list('operations');
+  if (operations.length > 0 && action === 'Reject') throw r.error('operations', 'only an Accept rule may have operations');
+  if (operations.length > 10) throw r.error('operations', `${operations.length} operations; Calico allows at most 10`);
+  if (operations.length > 0) out.operations = operations.map((item, i) => operation(F.of(r.document, `${r.at('operations')}[${i}]`, item)));
+  r.done();
+  return out;
+}
+
+function operation(o: Fields): FilterOperation {
+  o.allow(['addCommunity', 'prependASPath'], { setPriority: NOT_MODELLED });
+  const kinds = ['addCommunity', 'prependASPath'].filter((k) => o.has(k));
+  if (kinds.length !== 1) throw new ConfigError(o.document, o.path, 'needs exactly one of addCommunity, prependASPath');
+  if (kinds[0] === 'addCommunity') {
+    const a = o.object('addCommunity');
+    const value = a.requiredString('value');
+    a.done();
+    o.done();
+    return { kind: 'addCommunity', community: community(o, 'addCommunity.value', value) };
+  }
+  const p = o.object('prependASPath');
+  const asns = p.list('prefix').map((v, i) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > AS_MAX) throw p.error(`prefix[${i}]`, `${JSON.stringify(v)} is not a valid AS number`);
+    return v;
+  });
+  p.done();
+  o.done();
+  if (asns.length === 0 || asns.length > 10) throw p.error('prefix', `needs 1 to 10 AS numbers, not ${asns.length}`);
+  return { kind: 'prependASPath', asns };
+}
+
+/** A literal community: standard `aa:nn` or large `aa:nn:mm`. */
+function community(f: Fields, field: string, v: Json): Community {
+  if (typeof v !== 'string') throw f.error(field, `${JSON.stringify(v)} is not a community (aa:nn or aa:nn:mm)`);
+  try {
+    return v.split(':').length === 3 ? { large: parseLargeCommunity(v) } : { standard: parseCommunity(v) };
+  } catch (e) {
+    throw f.error(field, e instanceof Error ? e.message : String(e));
+  }
+}
