@@ -40,6 +40,8 @@ export interface KbgpPeerSpec {
   readonly nextHopMode?: NextHopMode;
   /** BGPPeer sourceAddress None: let the kernel pick the source (the Node's addresses are then only next hops). */
   readonly noSourceAddress?: boolean;
+  /** BGPPeer maxRestartTime, a duration text such as '120s': graceful restart with this peer. */
+  readonly maxRestartTime?: string;
 }
 
 /** Another kbgp node's Node document, as this node's configuration sees it. */
@@ -174,6 +176,7 @@ export function kbgpYaml(s: KbgpSpec): string {
         asNumber: p.asn,
         ...(p.noSourceAddress ? { sourceAddress: 'None' } : {}),
         ...(p.nextHopMode !== undefined ? { nextHopMode: p.nextHopMode } : {}),
+        ...(p.maxRestartTime !== undefined ? { maxRestartTime: p.maxRestartTime } : {}),
       },
     })),
     {

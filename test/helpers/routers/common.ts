@@ -76,6 +76,12 @@ export interface RouterSpec {
   readonly clusterId?: string;
   /** Run the daemon and its control commands inside this (test-created) network namespace. */
   readonly netns?: string;
+  /**
+   * Graceful restart (RFC 4724) towards every peer: restart time in seconds (the daemon's default
+   * if absent), and whether to claim preserved forwarding state (the F bit) when it comes back.
+   * FRR only so far; the other drivers ignore it.
+   */
+  readonly gracefulRestart?: { readonly restartTime?: number; readonly preserveForwardingState?: boolean };
 }
 
 /** Normalised session state; anything else is passed through raw. */
@@ -98,6 +104,8 @@ export interface RouterRoute {
   /** Session address of the peer it was learned from; undefined for locally originated routes. */
   readonly fromPeer?: string;
   readonly best?: boolean;
+  /** Held from a restarting peer (RFC 4724 §4.2), not yet sent again. FRR only so far. */
+  readonly stale?: boolean;
 }
 
 export interface RouterHandle {
@@ -260,6 +268,13 @@ export class Daemon {
   resume(): void {
     if (this.exitInfo === undefined) process.kill(this.pid, 'SIGCONT');
     this.paused = false;
+  }
+
+  /** SIGKILL at once, no chance to say goodbye (a crash, for graceful restart). Resolves once it has exited. */
+  async kill(): Promise<void> {
+    if (this.exitInfo !== undefined) return;
+    signal(this.pid, 'SIGKILL');
+    if (!(await within(this.exited, 5_000))) throw new Error(`pid ${this.pid} survived SIGKILL`);
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. Resolves once it has exited. */

@@ -24,10 +24,12 @@
  * - The 4-octet AS capability cannot be suppressed per peer (`dont-capability-negotiate` drops every
  *   capability), so `fourOctetAs: false` is refused.
  * - `/var/tmp/frr/bgpd.<pid>/` (crash-log buffers) is created by every bgpd and removed on SIGTERM;
- *   there is no option to move it. A SIGKILLed bgpd leaves it behind.
+ *   there is no option to move it. A SIGKILLed bgpd leaves it behind, so kill() removes it.
+ * - Graceful restart (RouterSpec.gracefulRestart) is the global `bgp graceful-restart` mode; a
+ *   restart is kill() (SIGKILL) and a new startFrr() on the same address, with a new work dir.
  */
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import {
   BaseRouter,
   Daemon,
@@ -177,6 +179,21 @@ function afLines(p: PeerSpec, i: number): string[] {
   return lines;
 }
 
+/**
+ * Graceful restart for every peer (FRR's global mode; helper and restarting speaker). With
+ * preserve-fw-state FRR sets the F bit per family in the OPEN it sends after a restart, which is
+ * what lets a helper keep the stale routes until FRR's End-of-RIB (RFC 4724 §4.2).
+ */
+function gracefulRestartLines(spec: RouterSpec): string[] {
+  const gr = spec.gracefulRestart;
+  if (gr === undefined) return [];
+  return [
+    ' bgp graceful-restart',
+    ...(gr.restartTime !== undefined ? [` bgp graceful-restart restart-time ${gr.restartTime}`] : []),
+    ...(gr.preserveForwardingState === true ? [' bgp graceful-restart preserve-fw-state'] : []),
+  ];
+}
+
 export function frrConfig(spec: RouterSpec, originated: readonly Originated[], dir: string): string {
   const byFamily = (f: Family): Originated[] => originated.filter((o) => familyOf(o.route.prefix) === f);
   const lines = [
@@ -201,6 +218,7 @@ export function frrConfig(spec: RouterSpec, originated: readonly Originated[], d
     ' no bgp network import-check',
     ' no bgp default ipv4-unicast',
     ...(spec.clusterId !== undefined ? [` bgp cluster-id ${spec.clusterId}`] : []),
+    ...gracefulRestartLines(spec),
     ...spec.peers.flatMap((p) => neighborLines(spec, p)),
   ];
   for (const f of ['ipv4', 'ipv6'] as const) {
@@ -253,6 +271,8 @@ export function frrPath(prefix: string, p: unknown, family: Family): RouterRoute
     ...(originatorId !== undefined ? { originatorId } : {}),
     ...(cluster.length > 0 ? { clusterList: cluster } : {}),
     ...(fromPeer !== undefined ? { fromPeer } : {}),
+    // Only when set, so that views of ordinary routes compare as before.
+    ...(o.stale === true ? { stale: true } : {}),
   };
 }
 
@@ -308,6 +328,18 @@ class FrrRouter extends BaseRouter {
       }
     }
     return out;
+  }
+
+  /**
+   * SIGKILL, as a crash: no NOTIFICATION and no TCP close beyond what the kernel does, so peers see
+   * the connection drop (a graceful restart, RFC 4724 §4.2). The handle is finished afterwards;
+   * start a new router with startFrr() to bring it back.
+   */
+  async kill(): Promise<void> {
+    await this.daemon.kill();
+    // bgpd removes its crash-log buffer directory only on a clean exit (see the file head).
+    await rm(join('/var/tmp/frr', `bgpd.${this.pid}`), { recursive: true, force: true });
+    await this.stop();
   }
 
   protected async doAnnounce(route: RouteSpec): Promise<void> {
