@@ -2,10 +2,12 @@
  * kbgp's policy features against real daemons on loopback (127.0.10.x, kbgp on 11500 + the last
  * octet): max-prefix (RFC 4486) tripped by a GoBGP peer that sends more than kbgp takes; route
  * refresh requested by FRR and by BIRD (both negotiate enhanced route refresh, so kbgp's answer
- * comes between BoRR and EoRR, and each sweeps at EoRR whatever kbgp would not have re-sent).
+ * comes between BoRR and EoRR, and each sweeps at EoRR whatever kbgp would not have re-sent);
+ * BGPFilter changes reaching FRR as a difference without a session reset; drain (RFC 8326).
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { formatPrefix } from '../../src/bgp/index.js';
+import { formatPrefix, parsePrefix } from '../../src/bgp/index.js';
+import type { FilterRule } from '../../src/rib/filter.js';
 import { requireBinaries } from '../helpers/binaries.js';
 import { type Kbgp, removeKbgpLogs, startKbgp, stopAllKbgp } from '../helpers/kbgp.js';
 import { ROUTER_BINARIES, type RouteSpec, startBird, startFrr, startGobgp, stopAllRouters, waitFor } from '../helpers/routers.js';
@@ -151,5 +153,50 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr) === undefined)('graceful
     expect(await bestFrom()).toBe('127.0.10.22');
     // FRR negotiated RFC 8538's N bit, so the stop went as Hard Reset: FRR keeps nothing stale.
     expect(a.status().lastDown).toMatchObject({ kind: 'stopped', notification: { code: 6, subcode: 9, shutdownCommunication: 'node drain' } });
+  });
+});
+
+describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr) === undefined)('BGPFilter changes seen by FRR', () => {
+  it('an export filter change reaches FRR as the difference only, an import filter change needs nothing from FRR, and the session stays up', { timeout: 60_000 }, async () => {
+    const kAddr = '127.0.10.30';
+    const frrAddr = '127.0.10.31';
+    // One community per prefix: one UPDATE per prefix, so a table sent again would be 20 UPDATEs.
+    const ours: RouteSpec[] = Array.from({ length: 20 }, (_, i) => ({ prefix: `10.73.${i}.0/24`, communities: [`64512:${i}`] }));
+    const k = await startKbgp({ name: 'filters', address: kAddr, port: 11530, asn: KBGP_AS, routerId: kAddr, ipv4Address: kAddr, peers: [{ address: frrAddr, port: 179, asn: 65031 }], originate: ours });
+    const frr = await startFrr({ routerId: frrAddr, asn: 65031, address: frrAddr, peers: [{ address: kAddr, port: 11530, asn: KBGP_AS }], routes: [{ prefix: '10.74.1.0/24' }, { prefix: '10.74.2.0/24' }] });
+    const ctx = (): string => `\n${k.describe(30)}\n${frr.logTail(20)}`;
+    const atFrr = async (): Promise<Map<string, string[]>> => new Map((await frr.routes('ipv4')).filter((r) => r.prefix.startsWith('10.73.')).map((r) => [r.prefix, r.communities]));
+    await waitFor(async () => ((await atFrr()).size === 20 ? true : undefined), 20_000, () => `FRR to hold our 20 routes${ctx()}`);
+    await waitFor(async () => (k.daemon.received(frrAddr).length === 2 ? true : undefined), 20_000, () => `kbgp to hold FRR's 2 routes${ctx()}`);
+    // Past the first table and End-of-RIB.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const before = await frr.messageStats(kAddr);
+    const rule = (cidr: string, action: 'Accept' | 'Reject', operations?: FilterRule['operations']): FilterRule => ({ cidr: parsePrefix(cidr), matchOperator: 'Equal', action, ...(operations === undefined ? {} : { operations }) });
+    k.daemon.setFilters(frrAddr, [
+      {
+        name: 'change',
+        exportV4: [rule('10.73.1.0/24', 'Reject'), rule('10.73.2.0/24', 'Accept', [{ kind: 'addCommunity', community: { standard: 64512 * 65536 + 999 } }])],
+        importV4: [rule('10.74.2.0/24', 'Reject')],
+        exportV6: [],
+        importV6: [],
+      },
+    ]);
+    await waitFor(async () => {
+      const t = await atFrr();
+      return t.size === 19 && t.get('10.73.2.0/24')?.includes('64512:999') === true ? true : undefined;
+    }, 10_000, () => `FRR to see the export filter${ctx()}`);
+    const t = await atFrr();
+    expect(t.has('10.73.1.0/24')).toBe(false);
+    expect(t.get('10.73.2.0/24')?.sort()).toEqual(['64512:2', '64512:999']);
+    expect(t.get('10.73.3.0/24')).toEqual(['64512:3']);
+    // The import filter works from what kbgp already holds: 10.74.2.0/24 filtered, FRR asked nothing.
+    expect(k.daemon.received(frrAddr).map((r) => [formatPrefix(r.prefix), r.ineligible]).sort()).toEqual([['10.74.1.0/24', undefined], ['10.74.2.0/24', 'filtered']]);
+    expect(k.daemon.routes().some((e) => formatPrefix(e.prefix) === '10.74.2.0/24' && e.paths.some((p) => p.best))).toBe(false);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const after = await frr.messageStats(kAddr);
+    // One withdrawal and one announcement: the difference, not the table.
+    expect((after.updatesRecv ?? 0) - (before.updatesRecv ?? 0)).toBe(2);
+    expect(after.connectionsEstablished).toBe(before.connectionsEstablished);
+    expect(k.status(frrAddr).downHistory).toEqual([]);
   });
 });
