@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type NotificationMessage, type Prefix, hardReset, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
+import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type NotificationMessage, type Prefix, formatPrefix, hardReset, prefixCovers, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
 import { type Clock, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
@@ -135,6 +135,8 @@ export class Daemon {
   /** The selection deferral time ran out: peers' End-of-RIB are no longer waited for. */
   private deferralOver = false;
   private deferralTimer: NodeJS.Timeout | undefined;
+  /** BGPConfiguration's service CIDRs, each once. */
+  private readonly serviceRanges: readonly Prefix[];
 
   constructor(
     readonly config: NodeConfig,
@@ -155,6 +157,15 @@ export class Daemon {
       },
     );
     this.rib.setOriginated('static', config.originate.map((r) => localRoute(r, config.prefixAdvertisements)));
+    const s = config.serviceCidrs;
+    const ranges = new Map<string, Prefix>();
+    for (const p of [...s.clusterIPs, ...s.externalIPs, ...s.loadBalancerIPs]) ranges.set(formatPrefix(p), p);
+    this.serviceRanges = [...ranges.values()];
+    // Calico's "Cluster" advertisement: every node announces the service ranges themselves.
+    this.rib.setOriginated(
+      'service-ranges',
+      this.serviceRanges.map((prefix) => localRoute({ prefix, communities: [], largeCommunities: [] }, config.prefixAdvertisements)),
+    );
     this.originationDone = deps.waitForOrigination !== true;
     this.rib.holdEndOfRib(true);
     for (const p of config.peers) this.addPeer(p);
@@ -499,14 +510,22 @@ export class Daemon {
     return peer.config.asNumber !== (peer.config.localAsNumber ?? this.config.asNumber) ? 'eBGP' : 'iBGP';
   }
 
-  /** The peer's import filters as the RIB runs them; none when no filter has import rules. */
+  /**
+   * The peer's import policy as the RIB runs it: nothing inside this node's service ranges, then
+   * its BGPFilters. None when there is neither.
+   */
   private importPolicy(peer: Peer): ImportPolicy | undefined {
     const filters = peer.filters.filter((f) => f.importV4.length > 0 || f.importV6.length > 0);
-    if (filters.length === 0) return undefined;
+    const services = this.serviceRanges;
+    if (filters.length === 0 && services.length === 0) return undefined;
     const ctx = { direction: 'import', peerType: this.peerType(peer) } as const;
     return (prefix, received) => {
+      // Before any filter, which cannot let it in: a learned route inside a service range (another
+      // node's /32) would draw this node's own service traffic away.
+      for (const range of services) if (prefixCovers(range, prefix)) return 'service-cidr';
+      if (filters.length === 0) return received;
       const r = applyFilters(filters, prefix, { attributes: received, local: false }, ctx);
-      return r.action === 'Reject' ? undefined : r.attributes;
+      return r.action === 'Reject' ? 'filtered' : r.attributes;
     };
   }
 

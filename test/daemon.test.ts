@@ -334,6 +334,29 @@ describe('kbgp against a raw peer', () => {
     });
   });
 
+  it('announces the service ranges and never takes a route inside one from a peer, whatever its filters say', async () => {
+    const svc = 'apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: 64512, listenPort: 11182, serviceClusterIPs: [{cidr: 10.96.0.0/12}], serviceExternalIPs: [{cidr: 203.0.113.0/24}]}';
+    const accept = 'apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: all}\nspec: {importV4: [{cidr: 10.96.0.0/12, matchOperator: In, action: Accept}]}';
+    const yamlText = yaml({ name: 'k', address: '127.0.2.10', asn: 64512, port: 11182, peers: [{ name: 'raw', address: '127.0.2.11', asn: 65001, passive: true, filters: ['all'] }, { name: 'raw2', address: '127.0.2.12', asn: 65002, passive: true }], extraDocs: [accept] })
+      .split('\n---\n')
+      .map((d) => (d.includes('kind: BGPConfiguration') ? svc : d))
+      .join('\n---\n');
+    const d = new Daemon(loadConfig(yamlText, 'k'), { logger });
+    running.push(d);
+    await d.start();
+    const a = await established(d);
+    await until(() => a.received.some((m) => m.type === MessageType.Update && m.nlri.length > 0), 3000, 'the service ranges at A');
+    const toA = a.received.flatMap((m) => (m.type === MessageType.Update ? m.nlri.map(formatPrefix) : [])).sort();
+    expect(toA).toEqual(['10.96.0.0/12', '203.0.113.0/24']);
+    // Another node's /32 of a cluster IP, and an ordinary route.
+    a.send(update({ attrs: [...MANDATORY_4], nlri: [32, 10, 96, 0, 10, 24, 10, 1, 1] }));
+    await until(() => d.received('127.0.2.11').length === 2, 2000, 'both routes in Adj-RIB-In');
+    expect(d.received('127.0.2.11').map((r) => [formatPrefix(r.prefix), r.ineligible])).toEqual([['10.1.1.0/24', undefined], ['10.96.0.10/32', 'service-cidr']]);
+    const b = await established(d, '127.0.2.12', 65002);
+    await until(() => b.received.some((m) => m.type === MessageType.Update && m.nlri.some((p) => formatPrefix(p) === '10.1.1.0/24')), 3000, 'the ordinary route at B');
+    expect(b.received.flatMap((m) => (m.type === MessageType.Update ? m.nlri.map(formatPrefix) : [])).sort()).toEqual(['10.1.1.0/24', '10.96.0.0/12', '203.0.113.0/24']);
+  });
+
   describe('graceful restart, kbgp restarting (RFC 4724 §4.1)', { timeout: 15_000 }, () => {
     const endOfRibs = (p: RawPeer): number => p.received.filter((m) => m.type === MessageType.Update && m.endOfRib !== undefined).length;
     const announcedTo = (p: RawPeer): string[] => p.received.flatMap((m) => (m.type === MessageType.Update ? [...m.nlri, ...(m.mpReach?.nlri ?? [])].map(formatPrefix) : []));

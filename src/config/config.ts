@@ -58,6 +58,16 @@ export interface MaxPrefixes {
 
 export type NextHopMode = 'Auto' | 'Self' | 'Keep';
 
+/**
+ * The service ranges of BGPConfiguration: advertised from every node, allow-lists for external and
+ * load balancer IPs, and never accepted from peers (another node's /32 must not take local traffic).
+ */
+export interface ServiceCidrs {
+  readonly clusterIPs: readonly Prefix[];
+  readonly externalIPs: readonly Prefix[];
+  readonly loadBalancerIPs: readonly Prefix[];
+}
+
 /** KbgpConfiguration gracefulRestart: the two waits RFC 4724 leaves to configuration. */
 export interface GracefulRestartTimes {
   /**
@@ -94,6 +104,8 @@ export interface NodeConfig {
   readonly maxPaths: number;
   /** Compare MED between routes from different neighbouring ASes too. */
   readonly alwaysCompareMed: boolean;
+  /** BGPConfiguration serviceClusterIPs, serviceExternalIPs, serviceLoadBalancerIPs. */
+  readonly serviceCidrs: ServiceCidrs;
   /** BGPConfiguration nodeMeshMaxRestartTime: the restart time announced on node-to-node mesh sessions, seconds. */
   readonly meshRestartTime: number;
   readonly gracefulRestart: GracefulRestartTimes;
@@ -195,6 +207,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   let logLevel = 'info';
   let prefixAdvertisements: PrefixAdvertisement[] = [];
   let meshRestartTime = DEFAULT_RESTART_TIME;
+  let serviceCidrs: ServiceCidrs = { clusterIPs: [], externalIPs: [], loadBalancerIPs: [] };
   let namedCommunities = new Map<string, Community>();
   if (global !== undefined) {
     globalAs = asNumber(global.spec, 'asNumber') ?? globalAs;
@@ -204,7 +217,12 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     prefixAdvertisements = advertisements(global.spec, namedCommunities);
     meshRestartTime = Math.round(parseDuration(global.spec, 'nodeMeshMaxRestartTime') ?? meshRestartTime);
     if (meshRestartTime > RESTART_TIME_MAX) throw global.spec.error('nodeMeshMaxRestartTime', `${meshRestartTime} s is more than the ${RESTART_TIME_MAX} s graceful restart can announce`);
-    global.spec.done(Object.fromEntries(['nodeToNodeMeshEnabled', 'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'bindMode'].map((k) => [k, NOT_YET])));
+    serviceCidrs = {
+      clusterIPs: cidrList(global.spec, 'serviceClusterIPs'),
+      externalIPs: cidrList(global.spec, 'serviceExternalIPs'),
+      loadBalancerIPs: cidrList(global.spec, 'serviceLoadBalancerIPs'),
+    };
+    global.spec.done(Object.fromEntries(['nodeToNodeMeshEnabled', 'bindMode', 'serviceLoadBalancerAggregation'].map((k) => [k, NOT_YET])));
   }
   // Calico's per-node BGPConfiguration may set only these three, each replacing the default's.
   const perNode = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === `node.${name}`);
@@ -393,6 +411,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     prefixAdvertisements,
     meshRestartTime,
     gracefulRestart,
+    serviceCidrs,
     ...(clusterId === undefined ? {} : { clusterId }),
   };
 }
@@ -407,6 +426,16 @@ function prefixField(f: Fields, field: string): Prefix {
   } catch (e) {
     throw f.error(field, e instanceof Error ? e.message : String(e));
   }
+}
+
+/** A Calico `[]{cidr}` list (serviceClusterIPs and the like). */
+function cidrList(spec: Fields, field: string): Prefix[] {
+  return spec.list(field).map((item, i) => {
+    const c = Fields.of(spec.document, `${spec.at(field)}[${i}]`, item).allow(['cidr']);
+    const p = prefixField(c, 'cidr');
+    c.done();
+    return p;
+  });
 }
 
 /** BGPConfiguration communities: names for standard (aa:nn) or large (aa:nn:mm) values; at most 500. */

@@ -23,13 +23,16 @@ import { PrefixTrie } from './prefix-trie.js';
 import type { Route, RouteSource } from './route.js';
 import { type AdjRibOut, type AdvertisedRoute, type ExportFilter, type GroupMember, type SessionFormat, UpdateGroup } from './update-group.js';
 
-export type IneligibleReason = 'next-hop-unusable' | 'as-path-loop' | 'originator-id-loop' | 'cluster-list-loop' | 'filtered';
+export type IneligibleReason = 'next-hop-unusable' | 'as-path-loop' | 'originator-id-loop' | 'cluster-list-loop' | ImportRefusal;
+
+/** Why an import policy refused a route: a BGPFilter, or the node's own service ranges. */
+export type ImportRefusal = 'filtered' | 'service-cidr';
 
 /**
- * A peer's import policy (its BGPFilters), per prefix: the attributes to use, or undefined to
- * refuse the route. Given the attributes as received; may return them unchanged.
+ * A peer's import policy, per prefix: the attributes to use, or why the route is refused. Given
+ * the attributes as received; may return them unchanged.
  */
-export type ImportPolicy = (prefix: Prefix, received: PathAttributes) => PathAttributes | undefined;
+export type ImportPolicy = (prefix: Prefix, received: PathAttributes) => PathAttributes | ImportRefusal;
 
 /** A route as the RIB holds it: shared by every prefix with the same source, attributes, next hop and path ID. */
 export interface RibRoute extends Route {
@@ -43,6 +46,10 @@ export interface RibRoute extends Route {
   refs: number;
   /** `[this]`, shared by every prefix whose only route this is (a million prefixes, one array). */
   alone?: readonly RibRoute[];
+}
+
+function refusedFor(r: RibRoute): ImportRefusal | undefined {
+  return r.ineligible === 'filtered' || r.ineligible === 'service-cidr' ? r.ineligible : undefined;
 }
 
 /** The candidate list of a prefix with this one route; lists are never changed in place, so it is shared. */
@@ -420,7 +427,7 @@ export class Rib {
   /** The route the import policy makes of a received one: refused (kept, ineligible) or with its attributes. */
   private imported(src: Source, policy: ImportPolicy, prefix: Prefix, received: PathAttributes, nextHop: string, linkLocalNextHop: string | undefined, pathId: number): RibRoute {
     const result = policy(prefix.pathId === undefined ? prefix : withPathId(prefix, undefined), received);
-    if (result === undefined) return this.routeFor(src, received, nextHop, linkLocalNextHop, pathId, received, true);
+    if (typeof result === 'string') return this.routeFor(src, received, nextHop, linkLocalNextHop, pathId, received, result);
     if (result === received) return this.routeFor(src, received, nextHop, linkLocalNextHop, pathId);
     const attributes = this.store.intern(result);
     const r = this.routeFor(src, attributes, nextHop, linkLocalNextHop, pathId, received);
@@ -462,7 +469,7 @@ export class Rib {
     linkLocalNextHop: string | undefined,
     pathId: number,
     received: PathAttributes = attributes,
-    filtered = false,
+    refused?: ImportRefusal,
   ): RibRoute {
     let list = src.routes.get(attributes);
     if (list === undefined) {
@@ -470,7 +477,7 @@ export class Rib {
       src.routes.set(attributes, list);
     }
     for (const r of list) {
-      if (r.nextHop === nextHop && r.pathId === pathId && r.linkLocalNextHop === linkLocalNextHop && r.received === received && (r.ineligible === 'filtered') === filtered) return r;
+      if (r.nextHop === nextHop && r.pathId === pathId && r.linkLocalNextHop === linkLocalNextHop && r.received === received && refusedFor(r) === refused) return r;
     }
     const sourceKey = src.route.kind === 'peer' ? src.route.address : `local:${src.route.name}`;
     let ids = this.localIds.get(sourceKey);
@@ -485,7 +492,7 @@ export class Rib {
     }
     this.store.intern(attributes);
     if (received !== attributes) this.store.intern(received);
-    const ineligible = filtered ? 'filtered' : this.eligibility(src, attributes, nextHop);
+    const ineligible = refused ?? this.eligibility(src, attributes, nextHop);
     // Every field present, in one order: one shape for every route, so the loops over candidates
     // stay monomorphic.
     const route: RibRoute = { attributes, nextHop, linkLocalNextHop, source: src.route, pathId, localId, ineligible, received, refs: 0, alone: undefined };

@@ -371,3 +371,26 @@ describe('BGPFilter and BGPPeer filters', () => {
     expect(() => loadConfig(docs(BASE_NODE, ...extra), 'n1')).toThrow(message);
   });
 });
+
+describe('BGPConfiguration service CIDRs', () => {
+  const global = (spec: string): string => `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: ${spec}`;
+
+  it('reads serviceClusterIPs, serviceExternalIPs and serviceLoadBalancerIPs (empty unless set)', () => {
+    expect(loadConfig(docs(BASE_NODE), 'n1').serviceCidrs).toEqual({ clusterIPs: [], externalIPs: [], loadBalancerIPs: [] });
+    const c = loadConfig(docs(BASE_NODE, global('{serviceClusterIPs: [{cidr: 10.96.0.0/12}, {cidr: "fd00:96::/112"}], serviceExternalIPs: [{cidr: 203.0.113.0/24}], serviceLoadBalancerIPs: [{cidr: 198.51.100.0/24}]}')), 'n1');
+    expect({
+      clusterIPs: c.serviceCidrs.clusterIPs.map(formatPrefix),
+      externalIPs: c.serviceCidrs.externalIPs.map(formatPrefix),
+      loadBalancerIPs: c.serviceCidrs.loadBalancerIPs.map(formatPrefix),
+    }).toEqual({ clusterIPs: ['10.96.0.0/12', 'fd00:96::/112'], externalIPs: ['203.0.113.0/24'], loadBalancerIPs: ['198.51.100.0/24'] });
+  });
+
+  it.each([
+    ['a CIDR with host bits', global('{serviceClusterIPs: [{cidr: 10.96.0.1/12}]}'), 'BGPConfiguration default: spec.serviceClusterIPs[0].cidr: "10.96.0.1/12" has host bits set'],
+    ['an entry without cidr', global('{serviceExternalIPs: [{}]}'), 'BGPConfiguration default: spec.serviceExternalIPs[0].cidr: is required'],
+    ['a misspelt entry field', global('{serviceLoadBalancerIPs: [{cdir: 10.0.0.0/8}]}'), 'BGPConfiguration default: spec.serviceLoadBalancerIPs[0].cdir: is not a known field'],
+    ['aggregation, not supported yet', global('{serviceLoadBalancerAggregation: Disabled}'), 'BGPConfiguration default: spec.serviceLoadBalancerAggregation: is not supported by kbgp yet'],
+  ])('refuses %s, naming the field', (_name, doc, message) => {
+    expect(() => loadConfig(docs(BASE_NODE, doc), 'n1')).toThrow(message);
+  });
+});

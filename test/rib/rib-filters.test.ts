@@ -21,7 +21,7 @@ const tag = (cidr: string, community: string): FilterRule => ({
 });
 const importPolicy = (...filters: BgpFilter[]): ImportPolicy => (prefix: Prefix, received: PathAttributes) => {
   const r = applyFilters(filters, prefix, { attributes: received, local: false }, { direction: 'import', peerType: 'eBGP' });
-  return r.action === 'Reject' ? undefined : r.attributes;
+  return r.action === 'Reject' ? 'filtered' : r.attributes;
 };
 const exportFilter = (...filters: BgpFilter[]): ExportFilter => ({ key: JSON.stringify(filters.map((f) => f.name)), filters, peerType: 'eBGP' });
 const communitiesAt = (t: ReturnType<typeof table>, p: string): string[] | undefined => t.get(p)?.communities?.map(formatCommunity);
