@@ -492,6 +492,19 @@ export class Daemon {
   }
 
   /**
+   * Asks a peer to send its routes again (RFC 2918; the operator's "soft in"), in every family it
+   * agreed to refresh. kbgp keeps each peer's Adj-RIB-In as received, so its own policy changes never
+   * need this; it is for checking what a peer sends now. Returns the families asked for.
+   */
+  requestRefresh(peerAddress: string): string[] {
+    const peer = this.peers.get(peerAddress);
+    if (peer === undefined) throw new Error(`no peer ${peerAddress}`);
+    const asked = [...(peer.session.negotiated?.families ?? [])].filter((f) => peer.session.requestRefresh(f >> 8, f & 0xff)).map(familyKeyName);
+    this.deps.logger.info({ peer: peerAddress, families: asked }, 'ROUTE-REFRESH sent');
+    return asked;
+  }
+
+  /**
    * New BGPFilters for a peer: what it sent is filtered again from Adj-RIB-In and what it is sent
    * changes by the difference only; the session stays up and nothing is asked of the peer.
    */

@@ -295,6 +295,18 @@ describe('kbgp against a raw peer', () => {
     expect(stateOf(d, '127.0.2.12')).toBe('Established');
   });
 
+  it('asks a peer for its routes again (RFC 2918) in each family it agreed to refresh', async () => {
+    const d = await kbgp();
+    const a = await established(d);
+    expect(d.requestRefresh('127.0.2.11')).toEqual(['ipv4-unicast', 'ipv6-unicast']);
+    await until(() => a.received.filter((m) => m.type === MessageType.RouteRefresh).length === 2, 2000, 'two ROUTE-REFRESH');
+    expect(a.received.filter((m) => m.type === MessageType.RouteRefresh).map((m) => (m.type === MessageType.RouteRefresh ? [m.afi, m.safi, m.subtype] : []))).toEqual([
+      [1, 1, 0],
+      [2, 1, 0],
+    ]);
+    expect(() => d.requestRefresh('192.0.2.99')).toThrow('no peer 192.0.2.99');
+  });
+
   describe('BGPFilter', () => {
     const withdrawnAt = (p: RawPeer): string[] => p.received.flatMap((m) => (m.type === MessageType.Update ? m.withdrawnRoutes.map(formatPrefix) : []));
     const announcedAt = (p: RawPeer): string[] => p.received.flatMap((m) => (m.type === MessageType.Update ? m.nlri.map(formatPrefix) : []));

@@ -13,7 +13,7 @@
  */
 import { type Socket, connect } from 'node:net';
 import type { Logger } from 'pino';
-import { CeaseSubcode, ErrorCode, type MessageContext, MessageType, type NotificationMessage, type OpenMessage, type RouteRefreshMessage, type UpdateMessage, parseIpv4 } from '../bgp/index.js';
+import { CeaseSubcode, ErrorCode, type MessageContext, MessageType, type NotificationMessage, type OpenMessage, type RouteRefreshMessage, RouteRefreshSubtype, type UpdateMessage, familyKey, parseIpv4 } from '../bgp/index.js';
 import type { Clock } from './clock.js';
 import { Connection, type Direction } from './connection.js';
 import { type DownReason, formatDownReason } from './down-reason.js';
@@ -145,6 +145,17 @@ export class Session {
       if (next === undefined) return;
       conn.write(next);
     }
+  }
+
+  /**
+   * Asks the peer for its routes again (RFC 2918), in families it agreed to refresh. Returns
+   * whether it was sent: only an Established session whose peer announced route refresh can.
+   */
+  requestRefresh(afi: number, safi: number): boolean {
+    const n = this.negotiated;
+    if (n === undefined || !n.routeRefresh || !n.families.has(familyKey(afi, safi))) return false;
+    this.main.conn?.send({ type: MessageType.RouteRefresh, afi, safi, subtype: RouteRefreshSubtype.Normal });
+    return true;
   }
 
   get sendContext(): MessageContext | undefined {

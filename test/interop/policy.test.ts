@@ -74,8 +74,8 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.gobgp) === undefined)('max-pr
   });
 });
 
-describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird) === undefined)('route refresh requested by FRR and by BIRD', () => {
-  it('answers each request with its routes again; the routers keep them after their EoRR sweep', { timeout: 60_000 }, async () => {
+describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird) === undefined)('route refresh with FRR and BIRD, both directions', () => {
+  it('answers each request with its routes again (the routers keep them after their EoRR sweep), and asks each for theirs', { timeout: 60_000 }, async () => {
     const kAddr = '127.0.10.10';
     const frrAddr = '127.0.10.11';
     const birdAddr = '127.0.10.12';
@@ -94,8 +94,8 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird)
       originate: [{ prefix: ours }],
     });
     const toKbgp = { address: kAddr, port: 11510, asn: KBGP_AS };
-    const frr = await startFrr({ routerId: frrAddr, asn: 65011, address: frrAddr, peers: [toKbgp] });
-    const bird = await startBird({ routerId: birdAddr, asn: 65012, address: birdAddr, peers: [toKbgp] });
+    const frr = await startFrr({ routerId: frrAddr, asn: 65011, address: frrAddr, peers: [toKbgp], routes: [{ prefix: '10.71.11.0/24' }] });
+    const bird = await startBird({ routerId: birdAddr, asn: 65012, address: birdAddr, peers: [toKbgp], routes: [{ prefix: '10.71.12.0/24' }] });
     const ctx = (): string => `\n${k.describe(30)}\n${frr.logTail(20)}\n${bird.logTail(20)}`;
     const has = async (h: typeof frr | typeof bird): Promise<boolean | undefined> => ((await h.routes('ipv4')).some((r) => r.prefix === ours) ? true : undefined);
     await waitFor(() => has(frr), 20_000, () => `FRR to hold ${ours}${ctx()}`);
@@ -113,6 +113,14 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird)
     await new Promise((r) => setTimeout(r, 1_500));
     expect(await has(frr)).toBe(true);
     expect(await has(bird)).toBe(true);
+    for (const peer of [frrAddr, birdAddr]) expect(k.status(peer).downHistory, peer).toEqual([]);
+    // The other direction: kbgp asks; each answers between BoRR and EoRR, and kbgp keeps their routes.
+    const eorr = (peer: string): number => k.logTail(400).split('\n').filter((l) => l.includes('EoRR received') && l.includes(`"peer":"${peer}"`)).length;
+    const held = { frr: k.daemon.received(frrAddr).length, bird: k.daemon.received(birdAddr).length };
+    for (const peer of [frrAddr, birdAddr]) expect(k.daemon.requestRefresh(peer), peer).toEqual(['ipv4-unicast']);
+    await waitFor(async () => (eorr(frrAddr) > 0 && eorr(birdAddr) > 0 ? true : undefined), 10_000, () => `EoRR from both${ctx()}`);
+    expect({ frr: k.daemon.received(frrAddr).length, bird: k.daemon.received(birdAddr).length }).toEqual(held);
+    expect(held).toEqual({ frr: 1, bird: 1 });
     for (const peer of [frrAddr, birdAddr]) expect(k.status(peer).downHistory, peer).toEqual([]);
   });
 });
