@@ -1,0 +1,47 @@
+/**
+ * Intent: what this node should originate, and why; and what it decided not to, and why. The
+ * Kubernetes side produces it, the RIB consumes the prefixes (`setOriginated`), the CLI shows the
+ * reasons. Nothing here knows BGP beyond a prefix and its communities.
+ */
+import type { LargeCommunity, Prefix } from '../bgp/index.js';
+
+/** One rule that wants a prefix advertised. */
+export interface IntentReason {
+  /** `service-cidr` (a configured range), `local-endpoint` (externalTrafficPolicy Local), `per-service` (aggregation off or a /32 allow-list entry), `pod-cidr`. */
+  readonly rule: 'service-cidr' | 'local-endpoint' | 'per-service' | 'pod-cidr';
+  /** `serviceClusterIPs 10.96.0.0/12`, or the service `namespace/name` and which of its IPs (clusterIP, externalIP, loadBalancer). */
+  readonly source: string;
+}
+
+export interface Intent {
+  readonly prefix: Prefix;
+  /** Every rule that wants it (an IP two services use is withdrawn only when neither does). */
+  readonly reasons: readonly IntentReason[];
+  readonly communities: readonly number[];
+  readonly largeCommunities: readonly LargeCommunity[];
+  /** All the local endpoints behind it are terminating but still serving: routers should move new flows first (RFC 8326 community). */
+  readonly gracefulShutdown: boolean;
+}
+
+/** A decision not to advertise an address of a service, or the node's ranges. */
+export interface NotAdvertised {
+  readonly address: string;
+  /** `namespace/name` of the service, or `node` for the node-wide decisions. */
+  readonly source: string;
+  readonly reason:
+    | 'node-excluded'
+    | 'no-local-serving-endpoint'
+    | 'no-serving-endpoint'
+    | 'outside-configured-cidrs'
+    | 'opted-out'
+    | 'headless'
+    | 'held-down';
+  /** Words for the CLI, e.g. which label or annotation. */
+  readonly detail?: string;
+}
+
+export interface Decision {
+  /** Sorted by prefix, one entry per prefix. */
+  readonly intents: readonly Intent[];
+  readonly notAdvertised: readonly NotAdvertised[];
+}
