@@ -66,6 +66,18 @@ export interface ServiceCidrs {
   readonly clusterIPs: readonly Prefix[];
   readonly externalIPs: readonly Prefix[];
   readonly loadBalancerIPs: readonly Prefix[];
+  /** serviceLoadBalancerAggregation Enabled (the default): the LB range, not a /32 per service. */
+  readonly aggregation: boolean;
+}
+
+/** KbgpConfiguration services: how the Kubernetes side turns changes into routes. */
+export interface ServiceSettings {
+  /** A burst of changes within this window reaches the RIB as one difference (seconds). */
+  readonly coalesceWindow: number;
+  /** A service /32 changes at most once per this interval (seconds; 0: no hold-down). */
+  readonly minFlapInterval: number;
+  /** Also advertise this node's spec.podCIDRs. */
+  readonly advertisePodCIDRs: boolean;
 }
 
 /** KbgpConfiguration gracefulRestart: the two waits RFC 4724 leaves to configuration. */
@@ -104,8 +116,9 @@ export interface NodeConfig {
   readonly maxPaths: number;
   /** Compare MED between routes from different neighbouring ASes too. */
   readonly alwaysCompareMed: boolean;
-  /** BGPConfiguration serviceClusterIPs, serviceExternalIPs, serviceLoadBalancerIPs. */
+  /** BGPConfiguration serviceClusterIPs, serviceExternalIPs, serviceLoadBalancerIPs, serviceLoadBalancerAggregation. */
   readonly serviceCidrs: ServiceCidrs;
+  readonly services: ServiceSettings;
   /** BGPConfiguration nodeMeshMaxRestartTime: the restart time announced on node-to-node mesh sessions, seconds. */
   readonly meshRestartTime: number;
   readonly gracefulRestart: GracefulRestartTimes;
@@ -207,7 +220,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   let logLevel = 'info';
   let prefixAdvertisements: PrefixAdvertisement[] = [];
   let meshRestartTime = DEFAULT_RESTART_TIME;
-  let serviceCidrs: ServiceCidrs = { clusterIPs: [], externalIPs: [], loadBalancerIPs: [] };
+  let serviceCidrs: ServiceCidrs = { clusterIPs: [], externalIPs: [], loadBalancerIPs: [], aggregation: true };
   let namedCommunities = new Map<string, Community>();
   if (global !== undefined) {
     globalAs = asNumber(global.spec, 'asNumber') ?? globalAs;
@@ -221,8 +234,12 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       clusterIPs: cidrList(global.spec, 'serviceClusterIPs'),
       externalIPs: cidrList(global.spec, 'serviceExternalIPs'),
       loadBalancerIPs: cidrList(global.spec, 'serviceLoadBalancerIPs'),
+      aggregation: true,
     };
-    global.spec.done(Object.fromEntries(['nodeToNodeMeshEnabled', 'bindMode', 'serviceLoadBalancerAggregation'].map((k) => [k, NOT_YET])));
+    const aggregation = global.spec.string('serviceLoadBalancerAggregation') ?? 'Enabled';
+    if (aggregation !== 'Enabled' && aggregation !== 'Disabled') throw global.spec.error('serviceLoadBalancerAggregation', `${JSON.stringify(aggregation)} is not Enabled or Disabled`);
+    serviceCidrs = { ...serviceCidrs, aggregation: aggregation === 'Enabled' };
+    global.spec.done(Object.fromEntries(['nodeToNodeMeshEnabled', 'bindMode'].map((k) => [k, NOT_YET])));
   }
   // Calico's per-node BGPConfiguration may set only these three, each replacing the default's.
   const perNode = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === `node.${name}`);
@@ -258,6 +275,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   let maxPaths = 16;
   let alwaysCompareMed = false;
   let gracefulRestart: GracefulRestartTimes = { stalePathTime: 360, selectionDeferralTime: 240 };
+  let services: ServiceSettings = { coalesceWindow: 0.1, minFlapInterval: 5, advertisePodCIDRs: false };
   const timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>> = {};
   let routerId = ipv4Address;
   let listenAddress = '::';
@@ -303,6 +321,13 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       selectionDeferralTime: parseDuration(gr, 'selectionDeferralTime') ?? gracefulRestart.selectionDeferralTime,
     };
     gr.done();
+    const sv = s.object('services');
+    services = {
+      coalesceWindow: parseDuration(sv, 'coalesceWindow') ?? services.coalesceWindow,
+      minFlapInterval: parseDuration(sv, 'minFlapInterval') ?? services.minFlapInterval,
+      advertisePodCIDRs: sv.boolean('advertisePodCIDRs') ?? services.advertisePodCIDRs,
+    };
+    sv.done();
     const t = s.object('timers');
     for (const [field, key] of [['connectDelay', 'connectDelay'], ['connectRetryTime', 'connectRetryTime'], ['errorWaitMin', 'errorWaitMin'], ['errorWaitMax', 'errorWaitMax'], ['holdTime', 'holdTime']] as const) {
       const v = parseDuration(t, field);
@@ -412,6 +437,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     meshRestartTime,
     gracefulRestart,
     serviceCidrs,
+    services,
     ...(clusterId === undefined ? {} : { clusterId }),
   };
 }

@@ -376,7 +376,8 @@ describe('BGPConfiguration service CIDRs', () => {
   const global = (spec: string): string => `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: ${spec}`;
 
   it('reads serviceClusterIPs, serviceExternalIPs and serviceLoadBalancerIPs (empty unless set)', () => {
-    expect(loadConfig(docs(BASE_NODE), 'n1').serviceCidrs).toEqual({ clusterIPs: [], externalIPs: [], loadBalancerIPs: [] });
+    expect(loadConfig(docs(BASE_NODE), 'n1').serviceCidrs).toEqual({ clusterIPs: [], externalIPs: [], loadBalancerIPs: [], aggregation: true });
+    expect(loadConfig(docs(BASE_NODE, global('{serviceLoadBalancerAggregation: Disabled}')), 'n1').serviceCidrs.aggregation).toBe(false);
     const c = loadConfig(docs(BASE_NODE, global('{serviceClusterIPs: [{cidr: 10.96.0.0/12}, {cidr: "fd00:96::/112"}], serviceExternalIPs: [{cidr: 203.0.113.0/24}], serviceLoadBalancerIPs: [{cidr: 198.51.100.0/24}]}')), 'n1');
     expect({
       clusterIPs: c.serviceCidrs.clusterIPs.map(formatPrefix),
@@ -389,8 +390,17 @@ describe('BGPConfiguration service CIDRs', () => {
     ['a CIDR with host bits', global('{serviceClusterIPs: [{cidr: 10.96.0.1/12}]}'), 'BGPConfiguration default: spec.serviceClusterIPs[0].cidr: "10.96.0.1/12" has host bits set'],
     ['an entry without cidr', global('{serviceExternalIPs: [{}]}'), 'BGPConfiguration default: spec.serviceExternalIPs[0].cidr: is required'],
     ['a misspelt entry field', global('{serviceLoadBalancerIPs: [{cdir: 10.0.0.0/8}]}'), 'BGPConfiguration default: spec.serviceLoadBalancerIPs[0].cdir: is not a known field'],
-    ['aggregation, not supported yet', global('{serviceLoadBalancerAggregation: Disabled}'), 'BGPConfiguration default: spec.serviceLoadBalancerAggregation: is not supported by kbgp yet'],
+    ['an aggregation that is neither', global('{serviceLoadBalancerAggregation: Off}'), 'BGPConfiguration default: spec.serviceLoadBalancerAggregation: "Off" is not Enabled or Disabled'],
   ])('refuses %s, naming the field', (_name, doc, message) => {
     expect(() => loadConfig(docs(BASE_NODE, doc), 'n1')).toThrow(message);
+  });
+});
+
+describe('KbgpConfiguration services', () => {
+  it('has defaults (100 ms window, 5 s minimum flap interval, no pod CIDRs) and takes each field', () => {
+    expect(loadConfig(docs(BASE_NODE), 'n1').services).toEqual({ coalesceWindow: 0.1, minFlapInterval: 5, advertisePodCIDRs: false });
+    const c = loadConfig(docs(BASE_NODE, kbgp('{routerId: 192.0.2.1, services: {coalesceWindow: 250ms, minFlapInterval: 30s, advertisePodCIDRs: true}}')), 'n1');
+    expect(c.services).toEqual({ coalesceWindow: 0.25, minFlapInterval: 30, advertisePodCIDRs: true });
+    expect(() => loadConfig(docs(BASE_NODE, kbgp('{routerId: 192.0.2.1, services: {window: 1s}}')), 'n1')).toThrow('KbgpConfiguration n1: spec.services.window: is not a known field');
   });
 });
