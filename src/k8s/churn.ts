@@ -1,0 +1,290 @@
+/**
+ * Churn control between the Kubernetes decisions and the RIB. The watcher recomputes a complete
+ * `Decision` after every event; `IntentSmoother` passes the RIB (`setOriginated`) a complete set of
+ * intents, but damped in two ways:
+ *
+ * - Window. The first update after quiet starts a timer of `windowMs`; later updates only replace
+ *   the desired state, and at expiry one emit carries the latest one. The window is never extended,
+ *   so a change waits at most `windowMs` however busy the cluster is. A prefix that comes and goes
+ *   inside one window never reaches the RIB. `windowMs` 0 still coalesces a synchronous burst (the
+ *   timer is `schedule(0)`).
+ * - Minimum interval. A prefix's advertised/withdrawn state changes at most once per
+ *   `minIntervalMs`, so a /32 whose only endpoint is a crash-looping pod cannot make the routers
+ *   flap faster than that. When the desired state flips sooner, the prefix keeps its emitted state
+ *   until the interval since its last transition has passed, then takes whatever is desired then.
+ *   OUR choices: only announce ↔ withdraw transitions are limited; attribute changes of an
+ *   advertised prefix (communities, graceful shutdown) go through at the next emit, since a
+ *   graceful-shutdown community is exactly what must not wait. The first announcement of a prefix
+ *   never waits (nothing to flap yet), nor does any transition more than `minIntervalMs` after the
+ *   previous one. `minIntervalMs` 0 turns this off.
+ *
+ * Emits only when the set differs from the last emitted one by prefix, communities, large
+ * communities or graceful shutdown; a change of reasons alone updates `current` without an emit.
+ * `flush()` (the initial sync) emits at once and always, so the caller learns origination is
+ * complete even when the set is empty; the minimum interval still applies to it.
+ */
+import type { Clock, TimerHandle } from '../fsm/clock.js';
+import type { LargeCommunity, Prefix } from '../bgp/index.js';
+import type { Decision, Intent, NotAdvertised } from './intent.js';
+
+export interface ChurnOptions {
+  /** How long a burst of changes is gathered into one emit (ms, ≥ 0). */
+  readonly windowMs: number;
+  /** Shortest time between two announce/withdraw transitions of one prefix (ms, ≥ 0; 0 disables). */
+  readonly minIntervalMs: number;
+}
+
+export interface HeldDown {
+  readonly prefix: Prefix;
+  /** What the latest decision wants; the prefix keeps the opposite until `until`. */
+  readonly wanted: 'advertise' | 'withdraw';
+  /** Clock time (ms) at which the prefix may change. */
+  readonly until: number;
+}
+
+const EMPTY_DECISION: Decision = { intents: [], notAdvertised: [] };
+
+export class IntentSmoother {
+  /** The latest decision given to `update`. */
+  private desired: Decision = EMPTY_DECISION;
+  /** The decision the last evaluation worked from: its not-advertised list is what `current` shows. */
+  private evaluated: Decision = EMPTY_DECISION;
+  /** What the RIB holds: the intents last emitted (with reasons refreshed by later evaluations). */
+  private emitted = new Map<string, Intent>();
+  /** Clock time of each prefix's last announce/withdraw transition, while it still limits the next one. */
+  private readonly lastTransition = new Map<string, number>();
+  private held = new Map<string, HeldDown>();
+  private windowTimer: TimerHandle | undefined;
+  private holdTimer: TimerHandle | undefined;
+  private emitting = false;
+  private rerun = false;
+  private stopped = false;
+
+  constructor(
+    private readonly options: ChurnOptions,
+    private readonly clock: Clock,
+    private readonly emit: (intents: readonly Intent[]) => void,
+  ) {
+    for (const [name, v] of Object.entries(options)) {
+      if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`churn ${name} must be a finite number ≥ 0, not ${String(v)}`);
+    }
+  }
+
+  /** The latest desired state (complete). */
+  update(decision: Decision): void {
+    if (this.stopped) return;
+    this.desired = decision;
+    // Started by the first change after quiet and never pushed back: bounded latency.
+    this.windowTimer ??= this.clock.schedule(this.options.windowMs, () => {
+      this.windowTimer = undefined;
+      this.evaluate(false);
+    });
+  }
+
+  /** Emit now whatever is pending, skipping the window (used once at initial sync). Always emits. */
+  flush(): void {
+    if (this.stopped) return;
+    this.windowTimer?.cancel();
+    this.windowTimer = undefined;
+    this.evaluate(true);
+  }
+
+  /** Prefixes whose change is being held back by the minimum interval: for the CLI. */
+  heldDown(): readonly HeldDown[] {
+    return [...this.held.values()].sort((a, b) => comparePrefixes(a.prefix, b.prefix));
+  }
+
+  /**
+   * The intents last emitted, and the not-advertised list of the decision they came from plus one
+   * `held-down` entry per held prefix: held withdrawn ("advertisement held back …") and also held
+   * advertised ("withdrawal held back …"; that prefix is in `intents` too, and this entry says why).
+   */
+  get current(): Decision {
+    const now = this.clock.now();
+    const heldEntries: NotAdvertised[] = this.heldDown().map((h) => {
+      const intent = h.wanted === 'advertise' ? this.desiredIntent(h.prefix) : this.emitted.get(prefixKey(h.prefix));
+      const sources = [...new Set(intent?.reasons.map((r) => r.source) ?? [])];
+      const left = Math.max(0, h.until - now) / 1000;
+      return {
+        address: formatAddress(h.prefix),
+        source: sources.length > 0 ? sources.join(', ') : 'node',
+        reason: 'held-down',
+        detail:
+          `${h.wanted === 'advertise' ? 'advertisement' : 'withdrawal'} held back ${left.toFixed(1)} s ` +
+          `(flapping; minimum interval ${formatSeconds(this.options.minIntervalMs)} s)`,
+      };
+    });
+    return { intents: sortedIntents(this.emitted.values()), notAdvertised: [...this.evaluated.notAdvertised, ...heldEntries] };
+  }
+
+  /** Cancels every timer; later calls emit nothing. */
+  stop(): void {
+    this.stopped = true;
+    this.windowTimer?.cancel();
+    this.windowTimer = undefined;
+    this.holdTimer?.cancel();
+    this.holdTimer = undefined;
+    this.held = new Map();
+  }
+
+  private desiredIntent(prefix: Prefix): Intent | undefined {
+    const key = prefixKey(prefix);
+    return this.desired.intents.find((i) => prefixKey(i.prefix) === key);
+  }
+
+  /** Works out what the RIB should hold now, emits it if it changed (or if `force`), re-arms the hold timer. */
+  private evaluate(force: boolean): void {
+    if (this.emitting) {
+      // Called from inside `emit` (the callback flushed): run once more when it returns, without forcing.
+      this.rerun = true;
+      return;
+    }
+    this.rerun = false;
+    const now = this.clock.now();
+    const min = this.options.minIntervalMs;
+    for (const [key, at] of this.lastTransition) if (now - at >= min) this.lastTransition.delete(key);
+
+    const desired = new Map(this.desired.intents.map((i) => [prefixKey(i.prefix), i] as const));
+    const next = new Map<string, Intent>();
+    const held = new Map<string, HeldDown>();
+    const transitions: string[] = [];
+    for (const key of new Set([...desired.keys(), ...this.emitted.keys()])) {
+      const want = desired.get(key);
+      const have = this.emitted.get(key);
+      if ((want !== undefined) === (have !== undefined)) {
+        // No transition: an advertised prefix takes the new attributes and reasons at once.
+        if (want !== undefined) next.set(key, want);
+        continue;
+      }
+      const last = this.lastTransition.get(key);
+      if (last === undefined) {
+        if (want !== undefined) next.set(key, want);
+        transitions.push(key);
+        continue;
+      }
+      // Held: keep the emitted state until the interval since the last transition has passed.
+      const prefix = (want ?? have)?.prefix;
+      if (prefix === undefined) continue; // unreachable: exactly one of want/have is defined
+      if (have !== undefined) next.set(key, have);
+      held.set(key, { prefix, wanted: want !== undefined ? 'advertise' : 'withdraw', until: last + min });
+    }
+
+    const changed = force || !sameAttributes(this.emitted, next);
+    if (min > 0) for (const key of transitions) this.lastTransition.set(key, now);
+    this.emitted = next;
+    this.evaluated = this.desired;
+    this.held = held;
+    this.armHoldTimer(now);
+    if (!changed) return;
+    this.emitting = true;
+    try {
+      this.emit(sortedIntents(next.values()));
+    } finally {
+      this.emitting = false;
+    }
+    if (this.rerun && !this.stopped) {
+      // A flush from inside emit skipped the window, so the window it would have cancelled goes too.
+      this.windowTimer?.cancel();
+      this.windowTimer = undefined;
+      this.evaluate(false);
+    }
+  }
+
+  private armHoldTimer(now: number): void {
+    this.holdTimer?.cancel();
+    this.holdTimer = undefined;
+    if (this.held.size === 0 || this.stopped) return;
+    let until = Infinity;
+    for (const h of this.held.values()) until = Math.min(until, h.until);
+    this.holdTimer = this.clock.schedule(Math.max(0, until - now), () => {
+      this.holdTimer = undefined;
+      // A pending window evaluates everything within windowMs anyway, and emitting now would let a
+      // change still inside its window (maybe gone by expiry) through early.
+      if (this.windowTimer === undefined) this.evaluate(false);
+    });
+  }
+}
+
+/** `afi/length/address`: one key per prefix (origination has no ADD-PATH ids). */
+function prefixKey(p: Prefix): string {
+  return typeof p.address === 'number' ? `4/${p.length}/${p.address}` : `6/${p.length}/${Buffer.from(p.address).toString('hex')}`;
+}
+
+/** Family, then address, then length: the order the decisions are sorted in. */
+function comparePrefixes(a: Prefix, b: Prefix): number {
+  if (a.afi !== b.afi) return a.afi - b.afi;
+  if (typeof a.address === 'number' && typeof b.address === 'number') {
+    if (a.address !== b.address) return a.address - b.address;
+  } else if (typeof a.address !== 'number' && typeof b.address !== 'number') {
+    const c = Buffer.compare(a.address, b.address);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+function sortedIntents(intents: Iterable<Intent>): Intent[] {
+  return [...intents].sort((a, b) => comparePrefixes(a.prefix, b.prefix));
+}
+
+/** Whether two sets would give the RIB the same routes (reasons do not reach it). */
+function sameAttributes(a: ReadonlyMap<string, Intent>, b: ReadonlyMap<string, Intent>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, x] of a) {
+    const y = b.get(key);
+    if (y === undefined) return false;
+    if (x !== y && !sameRoute(x, y)) return false;
+  }
+  return true;
+}
+
+function sameRoute(x: Intent, y: Intent): boolean {
+  const large = (c: LargeCommunity): string => `${c.globalAdmin}:${c.localData1}:${c.localData2}`;
+  return (
+    x.gracefulShutdown === y.gracefulShutdown &&
+    sameSet(x.communities.map(String), y.communities.map(String)) &&
+    sameSet(x.largeCommunities.map(large), y.largeCommunities.map(large))
+  );
+}
+
+/** Communities are a set on the wire; a reordering is no change. */
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const sa = [...a].sort();
+  const sb = [...b].sort();
+  return sa.every((v, i) => v === sb[i]);
+}
+
+/** A host route as its address (as the other not-advertised entries name service IPs), a range in CIDR form. */
+function formatAddress(p: Prefix): string {
+  if (typeof p.address === 'number') {
+    const a = p.address;
+    const text = [a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff].join('.');
+    return p.length === 32 ? text : `${text}/${p.length}`;
+  }
+  const text = formatIpv6(p.address);
+  return p.length === 128 ? text : `${text}/${p.length}`;
+}
+
+/** RFC 5952 §4: lower case, no leading zeros, the longest run (first if tied) of two or more zero groups as `::`. */
+function formatIpv6(bytes: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+function formatSeconds(ms: number): string {
+  return String(Number((ms / 1000).toFixed(3)));
+}
