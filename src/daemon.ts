@@ -18,6 +18,9 @@ import { type OriginatedRoute, localRoute } from './rib/origination.js';
 import { type BgpFilter, applyFilters } from './rib/filter.js';
 import { type ImportPolicy, type LocRibEntry, type ReceivedRoute, Rib } from './rib/rib.js';
 import type { AdvertisedRoute, ExportFilter } from './rib/update-group.js';
+import { EmptySource, ServiceAdvertiser } from './k8s/advertiser.js';
+import type { Decision } from './k8s/intent.js';
+import type { ClusterSource, SourceStatus } from './k8s/source.js';
 
 export interface PeerStatus {
   readonly name: string;
@@ -39,10 +42,15 @@ export interface DaemonDeps {
   readonly clock?: Clock;
   readonly random?: () => number;
   /**
-   * What kbgp originates is not complete at start (the Kubernetes watcher has not synced its
-   * initial lists): End-of-RIB waits for `originationComplete()`.
+   * Something else originates too and is not complete at start: End-of-RIB also waits for
+   * `originationComplete()`.
    */
   readonly waitForOrigination?: boolean;
+  /**
+   * The cluster (Kubernetes API or a manifest directory) whose services this node advertises;
+   * without one, the node still announces its configured service ranges.
+   */
+  readonly cluster?: ClusterSource;
 }
 
 interface Peer {
@@ -131,7 +139,9 @@ export class Daemon {
    * from before it.
    */
   private restarting = true;
-  private originationDone: boolean;
+  /** Origination not complete yet: End-of-RIB waits while any is listed. */
+  private readonly originationPending = new Set<string>(['services']);
+  private readonly advertiser: ServiceAdvertiser;
   /** The selection deferral time ran out: peers' End-of-RIB are no longer waited for. */
   private deferralOver = false;
   private deferralTimer: NodeJS.Timeout | undefined;
@@ -161,12 +171,15 @@ export class Daemon {
     const ranges = new Map<string, Prefix>();
     for (const p of [...s.clusterIPs, ...s.externalIPs, ...s.loadBalancerIPs]) ranges.set(formatPrefix(p), p);
     this.serviceRanges = [...ranges.values()];
-    // Calico's "Cluster" advertisement: every node announces the service ranges themselves.
-    this.rib.setOriginated(
-      'service-ranges',
-      this.serviceRanges.map((prefix) => localRoute({ prefix, communities: [], largeCommunities: [] }, config.prefixAdvertisements)),
+    if (deps.waitForOrigination === true) this.originationPending.add('external');
+    this.advertiser = new ServiceAdvertiser(
+      deps.cluster ?? new EmptySource(),
+      { nodeName: config.nodeName, serviceCidrs: config.serviceCidrs, settings: config.services, clock: this.clock, logger: deps.logger.child({ component: 'services' }) },
+      {
+        originate: (routes) => this.setOriginated(routes, 'services'),
+        complete: () => this.originationComplete('services'),
+      },
     );
-    this.originationDone = deps.waitForOrigination !== true;
     this.rib.holdEndOfRib(true);
     for (const p of config.peers) this.addPeer(p);
   }
@@ -417,11 +430,15 @@ export class Daemon {
    * What kbgp originates is complete (the Kubernetes watcher has synced): once the peers' tables
    * are in too, End-of-RIB goes out and the restart is over.
    */
-  originationComplete(): void {
-    if (this.originationDone) return;
-    this.originationDone = true;
-    this.deps.logger.info('origination complete');
+  originationComplete(source = 'external'): void {
+    if (!this.originationPending.delete(source)) return;
+    this.deps.logger.info({ source }, 'origination complete');
     this.endRestartWhenReady();
+  }
+
+  /** The service routes: what is advertised and why, what is not and why, and the cluster source's state. */
+  services(): { readonly decision: Decision; readonly source: SourceStatus } {
+    return { decision: this.advertiser.decision, source: this.advertiser.status };
   }
 
   /**
@@ -431,7 +448,7 @@ export class Daemon {
    * goes to every peer, and later OPENs no longer say we are restarting.
    */
   private endRestartWhenReady(): void {
-    if (!this.restarting || !this.originationDone || this.server === undefined) return;
+    if (!this.restarting || this.originationPending.size > 0 || this.server === undefined) return;
     const waitingFor = this.deferralOver ? [] : [...this.peers.values()].filter((p) => !this.peerSynced(p)).map((p) => p.config.address);
     if (waitingFor.length > 0) return;
     this.restarting = false;
@@ -609,6 +626,7 @@ export class Daemon {
     }, deferral * 1000);
     this.deferralTimer.unref();
     for (const p of this.peers.values()) p.session.start();
+    this.advertiser.start();
     this.endRestartWhenReady();
   }
 
@@ -632,6 +650,7 @@ export class Daemon {
   }
 
   async stop(why = 'kbgp stopping'): Promise<void> {
+    this.advertiser.stop();
     clearTimeout(this.pruneTimer);
     clearTimeout(this.deferralTimer);
     for (const p of this.peers.values()) {

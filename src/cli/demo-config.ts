@@ -1,8 +1,8 @@
 /**
  * The embedded demo: two kbgp nodes on loopback addresses (127.0.0.11 and 127.0.0.12), in
- * different ASes, each originating service prefixes with communities. `kbgp run` with no file
- * starts both in one process, so the sessions and routes can be watched without a cluster or a
- * router.
+ * different ASes, advertising the services of a small cluster described by manifests (DEMO_CLUSTER,
+ * written to a temp directory and followed like a real cluster). `kbgp run` with no file starts
+ * both in one process, so the sessions and routes can be watched without a cluster or a router.
  */
 export const DEMO_CONFIG = `
 apiVersion: projectcalico.org/v3
@@ -13,6 +13,17 @@ spec:
   asNumber: 64512
   listenPort: 11179
   logSeverityScreen: Info
+  serviceClusterIPs:
+    - cidr: 10.96.0.0/12
+    - cidr: fd00:10:96::/112
+  serviceLoadBalancerIPs:
+    - cidr: 203.0.113.0/24
+  communities:
+    - name: services
+      value: 64512:100
+  prefixAdvertisements:
+    - cidr: 203.0.113.0/24
+      communities: [services]
 ---
 apiVersion: projectcalico.org/v3
 kind: Node
@@ -59,14 +70,6 @@ spec:
   listenAddress: 127.0.0.11
   timers:
     connectDelay: 0.5s
-  originate:
-    - prefix: 10.96.0.0/12
-      communities: [64512:100]
-      largeCommunities: [64512:1:1]
-    - prefix: 203.0.113.10/32
-      communities: [64512:100, graceful_shutdown]
-    - prefix: fd00:10:96::/112
-      largeCommunities: [64512:1:6]
 ---
 apiVersion: kbgp.io/v1alpha1
 kind: KbgpConfiguration
@@ -80,7 +83,71 @@ spec:
   originate:
     - prefix: 198.51.100.0/24
       communities: [65000:200]
-    - prefix: fd00:10:97::/112
 `;
+
+/**
+ * The demo's cluster: `web` (LoadBalancer, externalTrafficPolicy Local) has a ready pod on node-a
+ * and a terminating-but-serving one on node-b, so node-a announces 203.0.113.10/32 and node-b the
+ * same with GRACEFUL_SHUTDOWN; `api` (Cluster) is covered by the ranges every node announces.
+ */
+export const DEMO_CLUSTER: Readonly<Record<string, string>> = {
+  'nodes.yaml': `apiVersion: v1
+kind: Node
+metadata:
+  name: node-a
+  labels: {kubernetes.io/hostname: node-a}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-b
+  labels: {kubernetes.io/hostname: node-b}
+`,
+  'web.yaml': `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: default
+  annotations: {kbgp.io/large-communities: "64512:1:1"}
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.0.10
+  clusterIPs: [10.96.0.10]
+  externalTrafficPolicy: Local
+  selector: {app: web}
+status:
+  loadBalancer:
+    ingress: [{ip: 203.0.113.10}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abc12
+  namespace: default
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+endpoints:
+  - addresses: [10.244.1.5]
+    nodeName: node-a
+    conditions: {ready: true, serving: true, terminating: false}
+  - addresses: [10.244.2.7]
+    nodeName: node-b
+    conditions: {ready: false, serving: true, terminating: true}
+`,
+  'api.yaml': `apiVersion: v1
+kind: Service
+metadata:
+  name: api
+  namespace: default
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.0.20
+  externalTrafficPolicy: Cluster
+  selector: {app: api}
+status:
+  loadBalancer:
+    ingress: [{ip: 203.0.113.20}]
+`,
+};
 
 export const DEMO_NODES = ['node-a', 'node-b'] as const;

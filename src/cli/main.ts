@@ -15,7 +15,10 @@ program
   .option('-f, --file <file>', 'configuration file (Calico-shaped YAML)')
   .option('--node <name>', 'the node this daemon speaks for (default: $NODE_NAME or the file\'s KbgpConfiguration)')
   .option('--log-level <level>', 'trace, debug, info, warn, error')
-  .action(async (opts: { file?: string; node?: string; logLevel?: string }) => {
+  .option('--kubernetes', 'advertise the services of the cluster found by the usual search: $KUBECONFIG, ~/.kube/config, in-cluster service account')
+  .option('--kubeconfig <file>', 'advertise the services of the cluster this kubeconfig names')
+  .option('--manifests <dir>', 'advertise the services described by the Service, EndpointSlice and Node manifests in this directory (followed for changes)')
+  .action(async (opts: { file?: string; node?: string; logLevel?: string; kubernetes?: boolean; kubeconfig?: string; manifests?: string }) => {
     await run(opts);
   });
 

@@ -1,16 +1,41 @@
 /** `kbgp run`: load the configuration, start the daemon(s), stop cleanly on SIGINT/SIGTERM. */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type NodeConfig } from '../config/config.js';
 import { ConfigError } from '../config/fields.js';
 import { Daemon } from '../daemon.js';
 import { describeAttributes, formatPrefix } from '../bgp/index.js';
-import { DEMO_CONFIG, DEMO_NODES } from './demo-config.js';
+import { systemClock } from '../fsm/clock.js';
+import { KubernetesApiSource, loadKubeConfig } from '../k8s/api-source.js';
+import { ManifestDirectorySource } from '../k8s/manifest-source.js';
+import type { ClusterSource } from '../k8s/source.js';
+import { DEMO_CLUSTER, DEMO_CONFIG, DEMO_NODES } from './demo-config.js';
 
 export interface RunOptions {
   readonly file?: string;
   readonly node?: string;
   readonly logLevel?: string;
+  /** Follow the Kubernetes API (kubeconfig from this file, or the default search when true). */
+  readonly kubernetes?: boolean;
+  readonly kubeconfig?: string;
+  /** Follow a directory of Service, EndpointSlice and Node manifests instead. */
+  readonly manifests?: string;
+}
+
+/** The demo's cluster: its manifests written to a fresh directory, which the demo then follows. */
+function demoManifests(logger: Logger): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kbgp-demo-cluster-'));
+  for (const [name, text] of Object.entries(DEMO_CLUSTER)) writeFileSync(join(dir, name), text);
+  logger.info({ directory: dir }, 'demo cluster: edit these manifests and watch the routes change');
+  return dir;
+}
+
+function clusterFor(o: RunOptions, manifests: string | undefined, nodeName: string, logger: Logger): ClusterSource | undefined {
+  if (manifests !== undefined) return new ManifestDirectorySource({ directory: manifests, nodeName, clock: systemClock, logger });
+  if (o.kubernetes !== true && o.kubeconfig === undefined) return undefined;
+  return new KubernetesApiSource({ kubeConfig: loadKubeConfig(o.kubeconfig), nodeName, clock: systemClock, random: Math.random, logger });
 }
 
 /** One config per daemon to start: the named node of a file, or both demo nodes. */
@@ -36,10 +61,13 @@ export async function run(o: RunOptions): Promise<Daemon[]> {
     throw e;
   }
   const root = pino({ level: o.logLevel ?? configs[0]?.logLevel ?? 'info', base: { pid: process.pid } });
+  if (o.manifests !== undefined && (o.kubernetes === true || o.kubeconfig !== undefined)) throw new Error('--manifests and --kubernetes/--kubeconfig are two sources: choose one');
+  const manifests = o.manifests ?? (o.file === undefined ? demoManifests(root) : undefined);
   const daemons: Daemon[] = [];
   for (const c of configs) {
     const logger = root.child({ node: c.nodeName });
-    const d = new Daemon(c, { logger });
+    const cluster = clusterFor(o, manifests, c.nodeName, logger.child({ component: 'cluster' }));
+    const d = new Daemon(c, { logger, ...(cluster === undefined ? {} : { cluster }) });
     try {
       await d.start();
     } catch (e) {
@@ -55,6 +83,8 @@ export async function run(o: RunOptions): Promise<Daemon[]> {
   }
   const stop = (signal: string): void => {
     root.info({ signal }, 'stopping');
+    // The demo's cluster was ours to write, and is ours to remove.
+    if (o.file === undefined && o.manifests === undefined && manifests !== undefined) rmSync(manifests, { recursive: true, force: true });
     void Promise.all(daemons.map((d) => d.stop(`kbgp received ${signal}`))).then(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));

@@ -1,0 +1,118 @@
+/**
+ * The Kubernetes side end to end: a cluster source's state, decided (decide.ts), smoothed
+ * (churn.ts) and handed over as the complete set of prefixes this node originates. It speaks no BGP:
+ * the sink is whatever takes originated routes (the daemon's RIB).
+ *
+ * Nothing is handed over before the source's initial lists are in: a restart never announces a
+ * partial set, and `complete` (the restarting speaker's End-of-RIB) follows the first full set.
+ * After that the source may go away for any length of time: its state stays as it was, and so does
+ * everything advertised.
+ */
+import type { Logger } from 'pino';
+import type { LargeCommunity, Prefix } from '../bgp/index.js';
+import type { ServiceCidrs, ServiceSettings } from '../config/config.js';
+import type { Clock } from '../fsm/clock.js';
+import { IntentSmoother } from './churn.js';
+import { annotationProblems, decide } from './decide.js';
+import type { Decision, Intent } from './intent.js';
+import type { ClusterSource, ClusterState, SourceStatus } from './source.js';
+
+/** What the RIB is given: a prefix with the communities the decision put on it. */
+export interface ServiceRoute {
+  readonly prefix: Prefix;
+  readonly communities: readonly number[];
+  readonly largeCommunities: readonly LargeCommunity[];
+}
+
+export interface AdvertiserSink {
+  /** The complete set this node should originate now (the RIB sends the difference). */
+  originate(routes: readonly ServiceRoute[]): void;
+  /** The first complete set has been handed over. */
+  complete(): void;
+}
+
+export interface AdvertiserOptions {
+  readonly nodeName: string;
+  readonly serviceCidrs: ServiceCidrs;
+  readonly settings: ServiceSettings;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** A source with nothing in it, complete at once: a node without a cluster still announces its ranges. */
+export class EmptySource implements ClusterSource {
+  start(changed: () => void): void {
+    changed();
+  }
+  stop(): void {}
+  state(): ClusterState {
+    return { services: [], endpointSlices: [], node: undefined };
+  }
+  status(): SourceStatus {
+    return { source: 'none', synced: true, healthy: true, detail: [] };
+  }
+}
+
+export class ServiceAdvertiser {
+  private readonly smoother: IntentSmoother;
+  private synced = false;
+  private problems = '';
+
+  constructor(
+    private readonly source: ClusterSource,
+    private readonly o: AdvertiserOptions,
+    private readonly sink: AdvertiserSink,
+  ) {
+    this.smoother = new IntentSmoother({ windowMs: o.settings.coalesceWindow * 1000, minIntervalMs: o.settings.minFlapInterval * 1000 }, o.clock, (intents) => this.handOver(intents));
+  }
+
+  start(): void {
+    this.source.start(() => this.changed());
+  }
+
+  stop(): void {
+    this.source.stop();
+    this.smoother.stop();
+  }
+
+  /** What is advertised now and why, and what is not and why (for the CLI). */
+  get decision(): Decision {
+    return this.smoother.current;
+  }
+
+  get status(): SourceStatus {
+    return this.source.status();
+  }
+
+  private changed(): void {
+    const status = this.source.status();
+    // Until every initial list is in, the state is partial: deciding on it could withdraw routes.
+    if (!status.synced) return;
+    const state = this.source.state();
+    const problems = annotationProblems(state.services).join('; ');
+    if (problems !== this.problems && problems !== '') this.o.logger.warn({ problems }, 'service annotations not understood (the rest of each service is used)');
+    this.problems = problems;
+    this.smoother.update(
+      decide({
+        nodeName: this.o.nodeName,
+        node: state.node,
+        services: state.services,
+        endpointSlices: state.endpointSlices,
+        serviceCidrs: this.o.serviceCidrs,
+        aggregation: this.o.serviceCidrs.aggregation,
+        advertisePodCidrs: this.o.settings.advertisePodCIDRs,
+      }),
+    );
+    if (!this.synced) {
+      this.synced = true;
+      // The first complete set goes at once, not after the window: the restart waits for it.
+      this.smoother.flush();
+      this.o.logger.info({ source: status.source, prefixes: this.smoother.current.intents.length }, 'cluster state synced: service routes handed to the RIB');
+      this.sink.complete();
+    }
+  }
+
+  private handOver(intents: readonly Intent[]): void {
+    this.sink.originate(intents.map((i) => ({ prefix: i.prefix, communities: i.communities, largeCommunities: i.largeCommunities })));
+  }
+}

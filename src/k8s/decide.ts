@@ -1,0 +1,493 @@
+/**
+ * The decision: from this node's view of Services, EndpointSlices and its own Node, which prefixes it
+ * originates and why, and every address it does not advertise and why. Pure and total: any input,
+ * however partial or malformed, gives a Decision (garbage IPs and unknown values are skipped), and the
+ * order of `services` and `endpointSlices` does not change the result.
+ *
+ * Calico says (confd routes.go, client.go), and kbgp does the same:
+ * - the configured `serviceClusterIPs`, `serviceExternalIPs` and `serviceLoadBalancerIPs` ranges are
+ *   advertised from every node that is not excluded (rule `service-cidr`); an address of a service
+ *   counts only inside a range of its own kind (`outside-configured-cidrs` otherwise);
+ * - externalTrafficPolicy Local: a /32 (/128) for every clusterIP (when `serviceClusterIPs` is set),
+ *   allowed externalIP and allowed load-balancer ingress IP, only from a node with a local endpoint
+ *   (rule `local-endpoint`); endpoint slices of the other family do not count;
+ * - externalTrafficPolicy Cluster: nothing per service (the range covers it), except load-balancer IPs
+ *   when `serviceLoadBalancerAggregation` is Disabled or the IP sits in a single-IP (/32, /128) entry of
+ *   `serviceLoadBalancerIPs`: then a /32 from every node (rule `per-service`). Such single-IP entries,
+ *   and every `serviceLoadBalancerIPs` range when aggregation is Disabled, are not advertised as ranges;
+ * - the same prefix wanted by two services is one intent with both reasons (reference counting).
+ *
+ * OUR implementation differs where the issue asks:
+ * - an endpoint counts while it is ready (nil ready is ready) *or* terminating and still serving (nil
+ *   serving is ready), as MetalLB and kube-proxy do (KEP-1669); Calico withdraws at termination start.
+ *   While every endpoint behind a /32 is terminating-but-serving, the /32 stays with
+ *   `gracefulShutdown` and GRACEFUL_SHUTDOWN (65535:0, RFC 8326) so routers move new flows first;
+ *   ready=false, serving=true without terminating is a contradiction in the API (ready is serving and
+ *   not terminating) and is trusted on ready;
+ * - `per-service` /32s are withdrawn when the service has no serving endpoint of that family anywhere
+ *   (Calico keeps single-IP entries unconditionally), and drain (GRACEFUL_SHUTDOWN) when all of them
+ *   are terminating, so anycast traffic moves to another site before the service goes;
+ * - `per-service` applies to load-balancer ingress IPs only, not to the service's other addresses
+ *   (Calico then also announces its clusterIP and externalIPs); ingress IPs count only on a service of
+ *   type LoadBalancer (a stale status on a converted service is not forwarded by kube-proxy);
+ * - node exclusion: the label node.kubernetes.io/exclude-from-external-load-balancers excludes by its
+ *   presence with any value but exactly "false" (kubeadm sets it empty on control planes); Calico
+ *   honours only "true". An excluded node advertises nothing service-related, ranges included, but
+ *   still advertises its pod CIDRs (`advertisePodCidrs`): they are not service routes, and the label is
+ *   about load balancers. A missing Node object excludes nothing, as in Calico;
+ * - externalTrafficPolicy Local is honoured on any service type the API server lets carry it
+ *   (LoadBalancer, NodePort, ClusterIP with externalIPs), since kube-proxy drops external traffic on a
+ *   node without a local endpoint for all of them;
+ * - per-service annotations: `kbgp.io/advertise: "false"` or Calico's
+ *   `projectcalico.org/exportBgpServiceRoutes: "false"` opt the service's own /32s out (a range that
+ *   covers its addresses is still advertised); `kbgp.io/communities` and `kbgp.io/large-communities`
+ *   (comma-separated) add communities to its /32s, never to the ranges. A value that does not parse is
+ *   skipped and reported by `annotationProblems`, never thrown.
+ *
+ * NotAdvertised lists an address per service where that service would want a /32 and does not get
+ * one, or where the address is outside every configured range; an address the advertised range
+ * already covers is not listed. On an excluded node each range is listed with source `node`.
+ * EndpointSlices belong to a service by the `kubernetes.io/service-name` label and namespace (an
+ * absent namespace is `default`, as kubectl applies it); FQDN slices and slices without a known
+ * addressType are ignored; an endpoint without an address serves nothing.
+ */
+// Only the text and prefix helpers of src/bgp (no codec): the layer rule is about wire formats, and
+// these are the one parser of addresses, prefixes and community names that configuration uses too.
+import { Afi } from '../bgp/constants.js';
+import { CommunitySyntaxError, type LargeCommunity, WellKnownCommunity, parseCommunity, parseLargeCommunity } from '../bgp/communities.js';
+import { type Prefix, PrefixSyntaxError, formatIpv4, formatIpv6, formatPrefix, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6, parsePrefix, prefixCovers } from '../bgp/prefix.js';
+import type { ServiceCidrs } from '../config/config.js';
+import type { Decision, Intent, IntentReason, NotAdvertised } from './intent.js';
+import { EXCLUDE_LABEL, type EndpointSlice, type Node, SERVICE_NAME_LABEL, type Service } from './objects.js';
+
+/** `"false"` opts the service's own /32s out. */
+export const ADVERTISE_ANNOTATION = 'kbgp.io/advertise';
+/** Calico-style opt-out, honoured the same way. */
+export const CALICO_EXPORT_ANNOTATION = 'projectcalico.org/exportBgpServiceRoutes';
+/** Comma-separated `aa:nn` or well-known names (`no-export`), added to the service's /32s. */
+export const COMMUNITIES_ANNOTATION = 'kbgp.io/communities';
+/** Comma-separated `a:b:c`, added to the service's /32s. */
+export const LARGE_COMMUNITIES_ANNOTATION = 'kbgp.io/large-communities';
+
+export interface DecisionInput {
+  /** This node's name as EndpointSlices spell it (`endpoints[].nodeName`). */
+  readonly nodeName: string;
+  /** This node's Node object (labels; spec.podCIDRs); undefined while unknown. */
+  readonly node: Node | undefined;
+  readonly services: readonly Service[];
+  readonly endpointSlices: readonly EndpointSlice[];
+  readonly serviceCidrs: ServiceCidrs;
+  /** BGPConfiguration serviceLoadBalancerAggregation: Enabled (the default) is true. This is the one read; `serviceCidrs.aggregation` is not. */
+  readonly aggregation: boolean;
+  /** Advertise the node's spec.podCIDRs (off by default). */
+  readonly advertisePodCidrs: boolean;
+}
+
+type AddressKind = 'clusterIP' | 'externalIP' | 'loadBalancer';
+
+/** What serves behind a prefix: nothing, at least one ready endpoint, or only terminating-but-serving ones. */
+type Serving = 'none' | 'ready' | 'draining';
+
+interface FamilyServing {
+  readonly here: Serving;
+  readonly anywhere: Serving;
+}
+
+interface Claim {
+  readonly reason: IntentReason;
+  readonly communities: readonly number[];
+  readonly largeCommunities: readonly LargeCommunity[];
+  /** The reason wants GRACEFUL_SHUTDOWN: every endpoint behind it is terminating but serving. */
+  readonly draining: boolean;
+}
+
+const SERVICE_TYPES: ReadonlySet<string> = new Set(['ClusterIP', 'NodePort', 'LoadBalancer']);
+const RULE_ORDER: Readonly<Record<IntentReason['rule'], number>> = { 'service-cidr': 0, 'pod-cidr': 1, 'local-endpoint': 2, 'per-service': 3 };
+/** The BGPConfiguration field that allows each kind of address, in the order the ranges are listed. */
+const RANGE_FIELDS: Readonly<Record<AddressKind, { readonly field: string; readonly of: (c: ServiceCidrs) => readonly Prefix[] }>> = {
+  clusterIP: { field: 'serviceClusterIPs', of: (c) => c.clusterIPs },
+  externalIP: { field: 'serviceExternalIPs', of: (c) => c.externalIPs },
+  loadBalancer: { field: 'serviceLoadBalancerIPs', of: (c) => c.loadBalancerIPs },
+};
+const ADDRESS_KINDS: readonly AddressKind[] = ['clusterIP', 'externalIP', 'loadBalancer'];
+
+/**
+ * What this node originates and why, and what it does not and why (see the file head). Total:
+ * never throws, whatever the objects hold.
+ */
+export function decide(input: DecisionInput): Decision {
+  const claims = new Map<string, { prefix: Prefix; claims: Claim[] }>();
+  const refusals: NotAdvertised[] = [];
+  const claim = (prefix: Prefix, c: Claim): void => {
+    const key = formatPrefix(prefix);
+    const entry = claims.get(key);
+    if (entry === undefined) claims.set(key, { prefix, claims: [c] });
+    else entry.claims.push(c);
+  };
+  const excluded = exclusion(input.node);
+
+  for (const kind of ADDRESS_KINDS) {
+    const { field, of } = RANGE_FIELDS[kind];
+    for (const range of prefixes(of(input.serviceCidrs))) {
+      // Load-balancer IPs: single-IP entries are per-service, and with aggregation off so is the rest.
+      if (kind === 'loadBalancer' && (!input.aggregation || isSingleIp(range))) continue;
+      const cidr = formatPrefix(range);
+      if (excluded !== undefined) refusals.push({ address: cidr, source: 'node', reason: 'node-excluded', detail: excluded });
+      else claim(range, { reason: { rule: 'service-cidr', source: `${field} ${cidr}` }, communities: [], largeCommunities: [], draining: false });
+    }
+  }
+
+  if (input.advertisePodCidrs) {
+    for (const range of podCidrs(input.node)) {
+      claim(range, { reason: { rule: 'pod-cidr', source: `podCIDRs ${formatPrefix(range)}` }, communities: [], largeCommunities: [], draining: false });
+    }
+  }
+
+  const slices = slicesByService(input.endpointSlices);
+  for (const svc of list<Service>(input.services)) {
+    decideService(svc, input, excluded, slices, claim, refusals);
+  }
+
+  return { intents: intentsOf(claims), notAdvertised: sortedRefusals(refusals) };
+}
+
+function decideService(
+  svc: Service,
+  input: DecisionInput,
+  excluded: string | undefined,
+  slices: ReadonlyMap<string, EndpointSlice[]>,
+  claim: (prefix: Prefix, c: Claim) => void,
+  refusals: NotAdvertised[],
+): void {
+  const key = serviceKey(svc.metadata);
+  if (key === undefined) return;
+  const type = text(svc.spec?.type) ?? 'ClusterIP';
+  // ExternalName has no address of its own; unknown types are not forwarded by kube-proxy.
+  if (!SERVICE_TYPES.has(type)) return;
+
+  const declared = strings(svc.spec?.clusterIPs);
+  const clusterIPs = declared.length > 0 ? declared : strings([svc.spec?.clusterIP]);
+  const externalIPs = strings(svc.spec?.externalIPs);
+  const ingressIPs = type === 'LoadBalancer' ? strings(list<{ ip?: string }>(svc.status?.loadBalancer?.ingress).map((i) => i?.ip)) : [];
+
+  if (clusterIPs.includes('None')) {
+    refusals.push({ address: 'None', source: key, reason: 'headless', detail: 'clusterIP None: no virtual IP to advertise' });
+    for (const a of [...externalIPs, ...ingressIPs]) {
+      const host = hostPrefix(a);
+      if (host !== undefined) refusals.push({ address: hostText(host), source: key, reason: 'headless', detail: 'clusterIP None: kube-proxy does not forward it' });
+    }
+    return;
+  }
+
+  const addresses: { kind: AddressKind; text: string }[] = [
+    ...clusterIPs.map((t) => ({ kind: 'clusterIP' as const, text: t })),
+    ...externalIPs.map((t) => ({ kind: 'externalIP' as const, text: t })),
+    ...ingressIPs.map((t) => ({ kind: 'loadBalancer' as const, text: t })),
+  ];
+  const local = svc.spec?.externalTrafficPolicy === 'Local';
+  const annotations = readAnnotations(svc.metadata?.annotations);
+  const serving = servingOf(slices.get(key) ?? [], input.nodeName);
+
+  for (const { kind, text: raw } of addresses) {
+    const host = hostPrefix(raw);
+    if (host === undefined) continue;
+    const address = hostText(host);
+    const field = RANGE_FIELDS[kind];
+    const ranges = prefixes(field.of(input.serviceCidrs));
+    const inside = ranges.filter((r) => prefixCovers(r, host));
+    if (inside.length === 0) {
+      const detail = ranges.length === 0 ? `${kind}: ${field.field} is empty` : `${kind}: not inside ${field.field} ${ranges.map(formatPrefix).join(', ')}`;
+      refusals.push({ address, source: key, reason: 'outside-configured-cidrs', detail });
+      continue;
+    }
+    let rule: 'local-endpoint' | 'per-service';
+    if (local) rule = 'local-endpoint';
+    else if (kind === 'loadBalancer' && (!input.aggregation || inside.some(isSingleIp))) rule = 'per-service';
+    else continue; // the advertised range covers it
+    if (annotations.optOut !== undefined) {
+      refusals.push({ address, source: key, reason: 'opted-out', detail: annotations.optOut });
+      continue;
+    }
+    if (excluded !== undefined) {
+      refusals.push({ address, source: key, reason: 'node-excluded', detail: excluded });
+      continue;
+    }
+    const family = host.afi === Afi.Ipv4 ? serving.v4 : serving.v6;
+    const familyName = host.afi === Afi.Ipv4 ? 'IPv4' : 'IPv6';
+    const state = rule === 'local-endpoint' ? family.here : family.anywhere;
+    if (state === 'none') {
+      refusals.push(
+        rule === 'local-endpoint'
+          ? { address, source: key, reason: 'no-local-serving-endpoint', detail: `${kind}: no ready or terminating-serving ${familyName} endpoint on ${input.nodeName}` }
+          : { address, source: key, reason: 'no-serving-endpoint', detail: `${kind}: no ready or terminating-serving ${familyName} endpoint on any node` },
+      );
+      continue;
+    }
+    claim(host, { reason: { rule, source: `${key} ${kind}` }, communities: annotations.communities, largeCommunities: annotations.largeCommunities, draining: state === 'draining' });
+  }
+}
+
+/** Why this node is excluded, or undefined. */
+function exclusion(node: Node | undefined): string | undefined {
+  const labels: unknown = node?.metadata?.labels;
+  if (typeof labels !== 'object' || labels === null || !Object.prototype.hasOwnProperty.call(labels, EXCLUDE_LABEL)) return undefined;
+  const value: unknown = (labels as Record<string, unknown>)[EXCLUDE_LABEL];
+  if (value === 'false') return undefined;
+  return typeof value === 'string' ? `label ${EXCLUDE_LABEL}=${JSON.stringify(value)}` : `label ${EXCLUDE_LABEL} present`;
+}
+
+function podCidrs(node: Node | undefined): Prefix[] {
+  const declared = strings(node?.spec?.podCIDRs);
+  const texts = declared.length > 0 ? declared : strings([node?.spec?.podCIDR]);
+  const out: Prefix[] = [];
+  for (const t of texts) {
+    const p = safePrefix(t);
+    if (p !== undefined) out.push(p);
+  }
+  return out;
+}
+
+/** EndpointSlices by the `namespace/name` of the service their label names. */
+function slicesByService(slices: readonly EndpointSlice[]): Map<string, EndpointSlice[]> {
+  const out = new Map<string, EndpointSlice[]>();
+  for (const slice of list<EndpointSlice>(slices)) {
+    const labels: unknown = slice?.metadata?.labels;
+    const name = typeof labels === 'object' && labels !== null && Object.prototype.hasOwnProperty.call(labels, SERVICE_NAME_LABEL) ? (labels as Record<string, unknown>)[SERVICE_NAME_LABEL] : undefined;
+    const key = serviceKey({ name: typeof name === 'string' ? name : undefined, namespace: slice?.metadata?.namespace });
+    if (key === undefined) continue;
+    const bucket = out.get(key);
+    if (bucket === undefined) out.set(key, [slice]);
+    else bucket.push(slice);
+  }
+  return out;
+}
+
+/** Per family, what serves the service here and anywhere; FQDN and unknown address types are ignored. */
+function servingOf(slices: readonly EndpointSlice[], nodeName: string): { v4: FamilyServing; v6: FamilyServing } {
+  const acc = { IPv4: { here: 'none' as Serving, anywhere: 'none' as Serving }, IPv6: { here: 'none' as Serving, anywhere: 'none' as Serving } };
+  for (const slice of slices) {
+    const type = slice?.addressType;
+    if (type !== 'IPv4' && type !== 'IPv6') continue;
+    const f = acc[type];
+    for (const ep of list<NonNullable<EndpointSlice['endpoints']>[number]>(slice.endpoints)) {
+      const state = endpointServing(ep);
+      if (state === 'none') continue;
+      f.anywhere = merge(f.anywhere, state);
+      if (nodeName !== '' && ep.nodeName === nodeName) f.here = merge(f.here, state);
+    }
+  }
+  return { v4: acc.IPv4, v6: acc.IPv6 };
+}
+
+/**
+ * discovery.k8s.io/v1: nil ready is ready, nil serving is ready, nil terminating is not terminating.
+ * Usable while ready, or terminating and still serving; terminating at all makes it draining (a
+ * ready terminating endpoint is publishNotReadyAddresses at work, and is on its way out all the same).
+ */
+function endpointServing(ep: NonNullable<EndpointSlice['endpoints']>[number] | null | undefined): Serving {
+  if (typeof ep !== 'object' || ep === null || strings(ep.addresses).length === 0) return 'none';
+  const c = ep.conditions;
+  const ready = typeof c?.ready === 'boolean' ? c.ready : true;
+  const serving = typeof c?.serving === 'boolean' ? c.serving : ready;
+  const terminating = c?.terminating === true;
+  if (!(ready || (serving && terminating))) return 'none';
+  return terminating ? 'draining' : 'ready';
+}
+
+function merge(a: Serving, b: Serving): Serving {
+  if (a === 'ready' || b === 'ready') return 'ready';
+  if (a === 'draining' || b === 'draining') return 'draining';
+  return 'none';
+}
+
+interface ServiceAnnotations {
+  /** The annotation that opts the service out, as words for the CLI. */
+  readonly optOut: string | undefined;
+  readonly communities: readonly number[];
+  readonly largeCommunities: readonly LargeCommunity[];
+  readonly problems: readonly string[];
+}
+
+function readAnnotations(annotations: unknown): ServiceAnnotations {
+  const get = (name: string): string | undefined => {
+    if (typeof annotations !== 'object' || annotations === null || !Object.prototype.hasOwnProperty.call(annotations, name)) return undefined;
+    const v: unknown = (annotations as Record<string, unknown>)[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const problems: string[] = [];
+  let optOut: string | undefined;
+  for (const name of [ADVERTISE_ANNOTATION, CALICO_EXPORT_ANNOTATION]) {
+    const v = get(name);
+    if (v === undefined) continue;
+    const word = v.trim().toLowerCase();
+    if (word === 'false') optOut ??= `annotation ${name}=${JSON.stringify(v)}`;
+    else if (word !== 'true') problems.push(`${name} ${JSON.stringify(v)} is neither "true" nor "false"; ignored`);
+  }
+  const communities: number[] = [];
+  for (const item of items(get(COMMUNITIES_ANNOTATION))) {
+    try {
+      const c = parseCommunity(item);
+      if (!communities.includes(c)) communities.push(c);
+    } catch (e) {
+      if (!(e instanceof CommunitySyntaxError)) throw e;
+      problems.push(`${COMMUNITIES_ANNOTATION}: ${e.message}; skipped`);
+    }
+  }
+  const largeCommunities: LargeCommunity[] = [];
+  for (const item of items(get(LARGE_COMMUNITIES_ANNOTATION))) {
+    try {
+      const c = parseLargeCommunity(item);
+      if (!largeCommunities.some((x) => compareLarge(x, c) === 0)) largeCommunities.push(c);
+    } catch (e) {
+      if (!(e instanceof CommunitySyntaxError)) throw e;
+      problems.push(`${LARGE_COMMUNITIES_ANNOTATION}: ${e.message}; skipped`);
+    }
+  }
+  return { optOut, communities, largeCommunities, problems };
+}
+
+/**
+ * The annotation values `decide` skipped, one line each as `namespace/name: problem`, for the caller
+ * to log; sorted, so the same services give the same lines.
+ */
+export function annotationProblems(services: readonly Service[]): string[] {
+  const out: string[] = [];
+  for (const svc of list<Service>(services)) {
+    const key = serviceKey(svc?.metadata);
+    if (key === undefined) continue;
+    for (const p of readAnnotations(svc.metadata?.annotations).problems) out.push(`${key}: ${p}`);
+  }
+  return [...new Set(out)].sort(compareText);
+}
+
+function items(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function intentsOf(claims: ReadonlyMap<string, { prefix: Prefix; claims: Claim[] }>): Intent[] {
+  const out: Intent[] = [];
+  for (const { prefix, claims: cs } of claims.values()) {
+    const reasons: IntentReason[] = [];
+    for (const c of cs) if (!reasons.some((r) => r.rule === c.reason.rule && r.source === c.reason.source)) reasons.push(c.reason);
+    reasons.sort((a, b) => RULE_ORDER[a.rule] - RULE_ORDER[b.rule] || compareText(a.source, b.source));
+    // RFC 8326: only when no reason has anything better to offer than terminating endpoints.
+    const gracefulShutdown = cs.every((c) => c.draining);
+    const communities = new Set(cs.flatMap((c) => c.communities));
+    if (gracefulShutdown) communities.add(WellKnownCommunity.GRACEFUL_SHUTDOWN);
+    const large: LargeCommunity[] = [];
+    for (const c of cs.flatMap((x) => x.largeCommunities)) if (!large.some((x) => compareLarge(x, c) === 0)) large.push(c);
+    out.push({
+      prefix,
+      reasons,
+      communities: [...communities].sort((a, b) => a - b),
+      largeCommunities: large.sort(compareLarge),
+      gracefulShutdown,
+    });
+  }
+  return out.sort((a, b) => comparePrefix(a.prefix, b.prefix));
+}
+
+function sortedRefusals(refusals: readonly NotAdvertised[]): NotAdvertised[] {
+  const seen = new Set<string>();
+  const out: NotAdvertised[] = [];
+  for (const r of refusals) {
+    const k = JSON.stringify([r.source, r.address, r.reason, r.detail]);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(r);
+  }
+  // Node-wide decisions first, then by service, address (as addresses), reason and detail.
+  return out.sort(
+    (a, b) =>
+      Number(a.source !== 'node') - Number(b.source !== 'node') ||
+      compareText(a.source, b.source) ||
+      compareAddressText(a.address, b.address) ||
+      compareText(a.reason, b.reason) ||
+      compareText(a.detail ?? '', b.detail ?? ''),
+  );
+}
+
+/** IPv4 before IPv6, then address, then length. */
+function comparePrefix(a: Prefix, b: Prefix): number {
+  if (a.afi !== b.afi) return a.afi - b.afi;
+  if (a.afi === Afi.Ipv4 && b.afi === Afi.Ipv4) return a.address - b.address || a.length - b.length;
+  if (a.afi === Afi.Ipv6 && b.afi === Afi.Ipv6) {
+    for (let i = 0; i < 16; i++) {
+      const d = (a.address[i] as number) - (b.address[i] as number);
+      if (d !== 0) return d;
+    }
+  }
+  return a.length - b.length;
+}
+
+/** Addresses and prefixes in prefix order, before anything that is neither ("None"), which goes by text. */
+function compareAddressText(a: string, b: string): number {
+  const pa = a.includes('/') ? safePrefix(a) : hostPrefix(a);
+  const pb = b.includes('/') ? safePrefix(b) : hostPrefix(b);
+  if (pa !== undefined && pb !== undefined) return comparePrefix(pa, pb) || compareText(a, b);
+  if (pa !== undefined) return -1;
+  if (pb !== undefined) return 1;
+  return compareText(a, b);
+}
+
+function compareLarge(a: LargeCommunity, b: LargeCommunity): number {
+  return a.globalAdmin - b.globalAdmin || a.localData1 - b.localData1 || a.localData2 - b.localData2;
+}
+
+/** Code-unit order: the same in every locale. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isSingleIp(p: Prefix): boolean {
+  return p.length === (p.afi === Afi.Ipv4 ? 32 : 128);
+}
+
+/** The /32 or /128 of an address, or undefined for anything that is not one. */
+function hostPrefix(s: string): Prefix | undefined {
+  try {
+    return s.includes(':') ? ipv6Prefix(parseIpv6(s), 128) : ipv4Prefix(parseIpv4(s), 32);
+  } catch (e) {
+    if (e instanceof PrefixSyntaxError) return undefined;
+    throw e;
+  }
+}
+
+function safePrefix(s: string): Prefix | undefined {
+  try {
+    return parsePrefix(s);
+  } catch (e) {
+    if (e instanceof PrefixSyntaxError) return undefined;
+    throw e;
+  }
+}
+
+function hostText(p: Prefix): string {
+  return p.afi === Afi.Ipv4 ? formatIpv4(p.address) : formatIpv6(p.address);
+}
+
+/** `namespace/name`, with kubectl's `default` namespace; undefined without a name. */
+function serviceKey(meta: { readonly name?: unknown; readonly namespace?: unknown } | null | undefined): string | undefined {
+  const name = meta?.name;
+  if (typeof name !== 'string' || name === '') return undefined;
+  const ns = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
+  return `${ns}/${name}`;
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : [];
+}
+
+/** The array's object elements, whatever else it holds; nothing for a non-array. */
+function list<T>(v: unknown): T[] {
+  return Array.isArray(v) ? (v.filter((x) => typeof x === 'object' && x !== null) as T[]) : [];
+}
+
+/** The valid prefixes of a configured list (the config parser guarantees them; this keeps decide total). */
+function prefixes(v: unknown): Prefix[] {
+  return Array.isArray(v) ? v.filter((p): p is Prefix => typeof p === 'object' && p !== null && (p.afi === Afi.Ipv4 || p.afi === Afi.Ipv6) && typeof p.length === 'number') : [];
+}
