@@ -15,7 +15,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
+import type { ClusterSource } from '../../src/k8s/source.js';
 import { parseCommunity, parseLargeCommunity, parsePrefix } from '../../src/bgp/index.js';
 import { type AddPathSetting, type NextHopMode, loadConfig } from '../../src/config/config.js';
 import { Daemon, type PeerStatus } from '../../src/daemon.js';
@@ -73,6 +74,12 @@ export interface KbgpSpec {
   readonly originate?: readonly RouteSpec[];
   /** KbgpConfiguration maxPaths (multipath set size). */
   readonly maxPaths?: number;
+  /** More BGPConfiguration fields (serviceClusterIPs, ...), as the YAML takes them. */
+  readonly bgpConfiguration?: Record<string, unknown>;
+  /** KbgpConfiguration services settings, as the YAML takes them. */
+  readonly services?: Record<string, unknown>;
+  /** The cluster this node follows, built with the daemon's logger. */
+  readonly cluster?: (logger: Logger) => ClusterSource;
 }
 
 /** One path of a peer's Adj-RIB-In, as `Daemon.received()` returns it. */
@@ -94,7 +101,9 @@ export class Kbgp {
     logDir ??= mkdtempSync(join(tmpdir(), 'kbgp-interop-'));
     this.logFile = join(logDir, `${spec.name}.log`);
     this.log = pino.destination({ dest: this.logFile, sync: true });
-    this.daemon = new Daemon(loadConfig(kbgpYaml(spec), spec.nodeName ?? 'kbgp'), { logger: pino({ level: 'debug' }, this.log) });
+    const logger = pino({ level: 'debug' }, this.log);
+    const cluster = spec.cluster?.(logger);
+    this.daemon = new Daemon(loadConfig(kbgpYaml(spec), spec.nodeName ?? 'kbgp'), { logger, ...(cluster === undefined ? {} : { cluster }) });
   }
 
   async stop(): Promise<void> {
@@ -164,7 +173,7 @@ export function kbgpYaml(s: KbgpSpec): string {
     },
   });
   const docs = [
-    { apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: s.asn, listenPort: s.port } },
+    { apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: s.asn, listenPort: s.port, ...(s.bgpConfiguration ?? {}) } },
     nodeDoc(node, s),
     ...(s.otherNodes ?? []).map((n) => nodeDoc(n.name, n)),
     ...s.peers.map((p) => ({
@@ -189,6 +198,7 @@ export function kbgpYaml(s: KbgpSpec): string {
         listenAddress: s.address,
         timers: { connectDelay: '0.1s', connectRetryTime: '1s', errorWaitMin: '0.5s', errorWaitMax: '1s' },
         ...(s.maxPaths !== undefined ? { maxPaths: s.maxPaths } : {}),
+        ...(s.services !== undefined ? { services: s.services } : {}),
         peerSettings: s.peers.map((p) => ({
           peer: peerName(p),
           passive: p.passive ?? false,
