@@ -129,9 +129,12 @@ export function decide(input: DecisionInput): Decision {
   for (const kind of ADDRESS_KINDS) {
     const { field, of } = RANGE_FIELDS[kind];
     for (const range of prefixes(of(input.serviceCidrs))) {
-      // Load-balancer IPs: single-IP entries are per-service, and with aggregation off so is the rest.
-      if (kind === 'loadBalancer' && (!input.aggregation || isSingleIp(range))) continue;
       const cidr = formatPrefix(range);
+      // Load-balancer IPs: single-IP entries are per-service, and with aggregation off so is the rest.
+      if (kind === 'loadBalancer' && (!input.aggregation || isSingleIp(range))) {
+        refusals.push({ address: cidr, source: 'node', reason: 'not-aggregated', detail: isSingleIp(range) ? `${field} entry of one address: a /32 per service instead` : 'serviceLoadBalancerAggregation Disabled: a /32 per service instead' });
+        continue;
+      }
       if (excluded !== undefined) refusals.push({ address: cidr, source: 'node', reason: 'node-excluded', detail: excluded });
       else claim(range, { reason: { rule: 'service-cidr', source: `${field} ${cidr}` }, communities: [], largeCommunities: [], draining: false });
     }

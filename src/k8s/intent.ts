@@ -35,7 +35,8 @@ export interface NotAdvertised {
     | 'outside-configured-cidrs'
     | 'opted-out'
     | 'headless'
-    | 'held-down';
+    | 'held-down'
+    | 'not-aggregated';
   /** Words for the CLI, e.g. which label or annotation. */
   readonly detail?: string;
 }

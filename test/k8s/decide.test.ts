@@ -187,7 +187,8 @@ function check(row: Row): void {
   );
   const { ranges, intents } = split(d);
   expect(intents).toEqual(row.intents);
-  expect(refusalLines(d).filter((l) => !l.endsWith(' node node-excluded'))).toEqual(row.notAdvertised);
+  // Node-wide entries (excluded, not aggregated) have their own tests below.
+  expect(refusalLines(d).filter((l) => !l.endsWith(' node node-excluded') && !l.endsWith(' node not-aggregated'))).toEqual(row.notAdvertised);
   expect(ranges).toEqual(row.ranges ?? ALL_RANGES);
 }
 
@@ -859,6 +860,17 @@ describe('node-wide decisions', () => {
     ]);
   });
 
+  it('says why a load-balancer range is not advertised as a range: aggregation Disabled, or an entry of one address', () => {
+    const off = decide(input({ aggregation: false }));
+    expect(off.notAdvertised).toEqual([
+      { address: '203.0.113.0/24', source: 'node', reason: 'not-aggregated', detail: 'serviceLoadBalancerAggregation Disabled: a /32 per service instead' },
+      { address: '2001:db8:1b::/64', source: 'node', reason: 'not-aggregated', detail: 'serviceLoadBalancerAggregation Disabled: a /32 per service instead' },
+    ]);
+    const single = decide(input({ serviceCidrs: cidrs({ loadBalancerIPs: ['198.51.100.7/32', '198.51.100.0/25'] }) }));
+    expect(single.notAdvertised).toEqual([{ address: '198.51.100.7/32', source: 'node', reason: 'not-aggregated', detail: 'serviceLoadBalancerIPs entry of one address: a /32 per service instead' }]);
+    expect(intentLines(single)).toEqual(['198.51.100.0/25 <- service-cidr serviceLoadBalancerIPs 198.51.100.0/25']);
+  });
+
   it('a range in two lists is one intent with both reasons', () => {
     const d = decide(input({ serviceCidrs: cidrs({ clusterIPs: ['10.0.0.0/8'], externalIPs: ['10.0.0.0/8'] }) }));
     expect(intentLines(d)).toEqual(['10.0.0.0/8 <- service-cidr serviceClusterIPs 10.0.0.0/8, service-cidr serviceExternalIPs 10.0.0.0/8']);
@@ -920,7 +932,11 @@ describe('output form', () => {
       { address: '203.0.113.10', source: 'default/web', reason: 'no-local-serving-endpoint', detail: 'loadBalancer: no ready or terminating-serving IPv4 endpoint on node-1' },
     ]);
     const off = decide(input({ aggregation: false, services: [svc('web', { clusterIPs: [] })], node: node({ [EXCLUDE]: 'false' }) }));
-    expect(off.notAdvertised).toEqual([{ address: '203.0.113.10', source: 'default/web', reason: 'no-serving-endpoint', detail: 'loadBalancer: no ready or terminating-serving IPv4 endpoint on any node' }]);
+    expect(off.notAdvertised).toEqual([
+      { address: '203.0.113.0/24', source: 'node', reason: 'not-aggregated', detail: 'serviceLoadBalancerAggregation Disabled: a /32 per service instead' },
+      { address: '2001:db8:1b::/64', source: 'node', reason: 'not-aggregated', detail: 'serviceLoadBalancerAggregation Disabled: a /32 per service instead' },
+      { address: '203.0.113.10', source: 'default/web', reason: 'no-serving-endpoint', detail: 'loadBalancer: no ready or terminating-serving IPv4 endpoint on any node' },
+    ]);
   });
 
   it('a Decision is plain data: the prefixes are the bgp Prefix shapes', () => {
