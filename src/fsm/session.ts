@@ -58,6 +58,28 @@ interface Instance {
 
 const DOWN_HISTORY = 10;
 
+/** Message types by their code (RFC 4271 §4.1, RFC 2918), for counters. */
+export const MESSAGE_TYPE_NAMES = ['', 'open', 'update', 'notification', 'keepalive', 'route_refresh'] as const;
+
+/** Counters of one peer over every connection it has had: plain numbers, for metrics and the CLI. */
+export interface SessionStats {
+  /** By message type code (index 1..5). */
+  readonly received: number[];
+  readonly sent: number[];
+  /** By `code/subcode`. */
+  readonly notificationsReceived: Map<string, number>;
+  readonly notificationsSent: Map<string, number>;
+  /** State changes of the session, and how often it reached Established. */
+  transitions: number;
+  establishments: number;
+}
+
+const EVENT_MESSAGE_TYPE: Partial<Record<FsmEvent['type'], number>> = { BgpOpen: 1, UpdateMsg: 2, NotifMsg: 3, KeepAliveMsg: 4, RouteRefreshMsg: 5 };
+
+function bump(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1);
+}
+
 function defaultConnect(e: PeerEndpoint): Socket {
   return connect({ host: e.address, port: e.port, ...(e.localAddress === undefined ? {} : { localAddress: e.localAddress }) });
 }
@@ -70,6 +92,7 @@ export class Session {
   private lastDown: DownReason | undefined;
   private readonly history: { at: number; reason: DownReason }[] = [];
   private readonly connectSocket: (e: PeerEndpoint) => Socket;
+  readonly stats: SessionStats = { received: [0, 0, 0, 0, 0, 0], sent: [0, 0, 0, 0, 0, 0], notificationsReceived: new Map(), notificationsSent: new Map(), transitions: 0, establishments: 0 };
 
   constructor(
     readonly endpoint: PeerEndpoint,
@@ -143,6 +166,9 @@ export class Session {
     while (conn.writable) {
       const next = this.outbound();
       if (next === undefined) return;
+      // Octet 18 is the message type: UPDATEs, and the ROUTE-REFRESH markers around a refresh.
+      const type = next[18] ?? 0;
+      if (type < 6) (this.stats.sent[type] as number)++;
       conn.write(next);
     }
   }
@@ -155,6 +181,7 @@ export class Session {
     const n = this.negotiated;
     if (n === undefined || !n.routeRefresh || !n.families.has(familyKey(afi, safi))) return false;
     this.main.conn?.send({ type: MessageType.RouteRefresh, afi, safi, subtype: RouteRefreshSubtype.Normal });
+    (this.stats.sent[MessageType.RouteRefresh] as number)++;
     return true;
   }
 
@@ -230,6 +257,9 @@ export class Session {
   /** Events from a connection; stale ones (from a connection since replaced) are dropped. */
   private fromConnection(inst: Instance, socket: Socket, e: FsmEvent): void {
     if (inst.conn?.socket !== socket) return;
+    const type = EVENT_MESSAGE_TYPE[e.type];
+    if (type !== undefined) (this.stats.received[type] as number)++;
+    if (e.type === 'NotifMsg') bump(this.stats.notificationsReceived, `${e.notification.code}/${e.notification.subcode}`);
     try {
       if (e.type === 'BgpOpen' && this.resolveCollision(inst, e.open)) return;
       this.dispatch(inst, e);
@@ -323,6 +353,8 @@ export class Session {
     const isMain = inst === this.main;
     if (isMain && before !== next.state) {
       this.stateSince = this.deps.clock.now();
+      this.stats.transitions++;
+      if (next.state === 'Established') this.stats.establishments++;
       this.deps.logger.debug({ from: before, to: next.state, event: e.type }, 'state');
     } else if (!isMain && before !== next.state) {
       this.deps.logger.debug({ from: before, to: next.state, event: e.type, direction: inst.direction }, 'second connection state');
@@ -362,6 +394,10 @@ export class Session {
         this.connectOut(inst);
         break;
       case 'send':
+        if (inst.conn !== undefined) {
+          (this.stats.sent[a.message.type] as number)++;
+          if (a.message.type === MessageType.Notification) bump(this.stats.notificationsSent, `${a.message.code}/${a.message.subcode}`);
+        }
         inst.conn?.send(a.message);
         break;
       case 'startTimer':

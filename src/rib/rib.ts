@@ -138,6 +138,8 @@ class Source {
   importPolicy: ImportPolicy | undefined;
   /** Paths held, IPv4 and IPv6 (for max-prefix and status, without a walk). */
   readonly count: [number, number] = [0, 0];
+  /** Of those, the eligible ones (accepted: not refused by policy, no loop, usable next hop). */
+  readonly accepted: [number, number] = [0, 0];
   /**
    * Enhanced route refresh (RFC 7313) in progress, per family (IPv4, IPv6): the paths held at BoRR
    * that the peer has not sent again since, by destination and path ID. What is left at EoRR goes.
@@ -211,6 +213,7 @@ export class Rib {
   private nextLocalId = 1;
   private readonly own: ReadonlySet<string>;
   private endOfRibHeld = false;
+  private readonly locRibSize: [number, number] = [0, 0];
 
   constructor(
     readonly options: RibOptions,
@@ -542,7 +545,8 @@ export class Rib {
       dest.routes = alone(route);
       const multipath = route.ineligible === undefined ? 1 : 0;
       if (multipath > 0 || dest.multipath > 0) this.changed(dest);
-      dest.multipath = multipath;
+      this.setMultipath(dest, multipath);
+      this.countAccepted(src, prefix.afi, old, route);
       this.unref(src, old);
       return;
     }
@@ -555,14 +559,16 @@ export class Rib {
       const next = routes.slice();
       next[i] = route;
       this.reorder(dest, next);
+      this.countAccepted(src, prefix.afi, old, route);
       this.unref(src, old);
       return;
     }
     route.refs++;
     src.count[prefix.afi === Afi.Ipv4 ? 0 : 1]++;
+    this.countAccepted(src, prefix.afi, undefined, route);
     if (routes.length === 0) {
       dest.routes = alone(route);
-      dest.multipath = route.ineligible === undefined ? 1 : 0;
+      this.setMultipath(dest, route.ineligible === undefined ? 1 : 0);
       if (dest.multipath > 0) this.changed(dest);
       return;
     }
@@ -581,12 +587,13 @@ export class Rib {
     if (i === routes.length) return false;
     const old = routes[i] as RibRoute;
     src.count[prefix.afi === Afi.Ipv4 ? 0 : 1]--;
+    this.countAccepted(src, prefix.afi, old, undefined);
     const stale = src.stale[prefix.afi === Afi.Ipv4 ? 0 : 1];
     if (stale !== undefined) fresh(stale, dest, pathId);
     if (routes.length === 1) {
       dest.routes = NO_ROUTES;
       if (dest.multipath > 0) this.changed(dest);
-      dest.multipath = 0;
+      this.setMultipath(dest, 0);
     } else {
       const next = routes.slice();
       next.splice(i, 1);
@@ -619,8 +626,31 @@ export class Rib {
     let same = multipath === dest.multipath;
     for (let i = 0; same && i < multipath; i++) if (before[i] !== routes[i]) same = false;
     dest.routes = routes.length === 1 ? alone(routes[0] as RibRoute) : routes;
-    dest.multipath = multipath;
+    this.setMultipath(dest, multipath);
     if (!same) this.changed(dest);
+  }
+
+  /** Every change of a multipath set goes through here, to keep the Loc-RIB size without a walk. */
+  private setMultipath(dest: Destination, multipath: number): void {
+    const i = dest.afi === Afi.Ipv4 ? 0 : 1;
+    if (dest.multipath === 0 && multipath > 0) this.locRibSize[i]++;
+    else if (dest.multipath > 0 && multipath === 0) this.locRibSize[i]--;
+    dest.multipath = multipath;
+  }
+
+  private countAccepted(src: Source, afi: Afi, old: RibRoute | undefined, now: RibRoute | undefined): void {
+    const i = afi === Afi.Ipv4 ? 0 : 1;
+    src.accepted[i] += (now !== undefined && now.ineligible === undefined ? 1 : 0) - (old !== undefined && old.ineligible === undefined ? 1 : 0);
+  }
+
+  /** Prefixes with a usable route (Loc-RIB), IPv4 and IPv6. */
+  get locRib(): { readonly ipv4: number; readonly ipv6: number } {
+    return { ipv4: this.locRibSize[0], ipv6: this.locRibSize[1] };
+  }
+
+  /** Paths from a peer that are eligible (not refused by policy, no loop, usable next hop), per family. */
+  acceptedCount(peerAddress: string, afi: Afi): number {
+    return this.peers.get(peerAddress)?.accepted[afi === Afi.Ipv4 ? 0 : 1] ?? 0;
   }
 
   private changed(dest: Destination): void {

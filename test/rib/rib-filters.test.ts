@@ -51,6 +51,7 @@ describe('Rib: import filters (BGPFilter importV4)', () => {
       ['10.3.0.0/24', undefined],
     ]);
     expect(r.routes().find((e) => formatPrefix(e.prefix) === '10.2.0.0/24')?.paths.map((x) => [x.best, x.ineligible])).toEqual([[false, 'filtered']]);
+    expect([r.receivedCount('192.0.2.1', Afi.Ipv4), r.acceptedCount('192.0.2.1', Afi.Ipv4), r.locRib.ipv4]).toEqual([3, 2, 2]);
     // Another filter: 10.2 comes back from Adj-RIB-In (the peer sends nothing again), 10.3 gets a community.
     r.setImportPolicy('192.0.2.1', importPolicy(filter('tag-10-3', { importV4: [tag('10.3.0.0/24', '64512:3')] })));
     const second = pull(r, b);

@@ -398,7 +398,11 @@ function expectAgree(a: Member, b: Member): void {
 
 /** Loc-RIB as data: prefix → ordered (from, pathId, best, multipath, ineligible). */
 function locRib(r: Rib): [string, [string, number, boolean, boolean, string][]][] {
-  return r.routes().map((e) => [formatPrefix(e.prefix), e.paths.map((p) => [p.from, p.pathId, p.best, p.multipath, p.ineligible ?? ''])]);
+  const entries = r.routes();
+  // The counters kept without a walk agree with the walk.
+  const best = (afi: number): number => entries.filter((e) => e.prefix.afi === afi && e.paths.some((p) => p.best)).length;
+  expect(r.locRib).toEqual({ ipv4: best(1), ipv6: best(2) });
+  return entries.map((e) => [formatPrefix(e.prefix), e.paths.map((p) => [p.from, p.pathId, p.best, p.multipath, p.ineligible ?? ''])]);
 }
 
 /** Few prefixes, so that many routes compete for each. */
