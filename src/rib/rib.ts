@@ -746,6 +746,14 @@ export class Rib {
     return this.groupOf(member)?.advertised(member) ?? [];
   }
 
+  /**
+   * Paths in the member's update group's Adj-RIB-Out, per family, without a walk: what the member
+   * holds, plus any of its own routes the group has (those are never sent back to it).
+   */
+  advertisedCount(member: GroupMember): { readonly ipv4: number; readonly ipv6: number } {
+    return this.groupOf(member)?.adjRibOutSize ?? { ipv4: 0, ipv6: 0 };
+  }
+
   // -----------------------------------------------------------------------------------------------
   // Views (CLI, tests): walks, never on the hot path
 

@@ -116,6 +116,10 @@ interface Member {
  */
 export type AdjRibOut = SentState | (SentState | undefined)[] | undefined;
 
+function pathsIn(s: SentState | undefined): number {
+  return s === undefined ? 0 : isAddPath(s) ? s.paths.length : 1;
+}
+
 export function sentFor(d: Destination, slot: number): SentState | undefined {
   const o = d.out;
   if (o === undefined) return undefined;
@@ -268,6 +272,7 @@ export class UpdateGroup {
   private readonly exports = [new WeakMap<RibRoute, Exported | null>(), new WeakMap<RibRoute, Exported | null>()];
   private readonly interned = new Map<string, Exported>();
 
+  private readonly sentPaths: [number, number] = [0, 0];
   /** What filter rules made of an export: by the export, then by the rule that accepted. */
   private readonly filtered = new Map<Exported, Map<string, Exported>>();
 
@@ -550,7 +555,14 @@ export class UpdateGroup {
   }
 
   private setSlot(dest: Destination, s: SentState | undefined): void {
+    const i = dest.afi === Afi.Ipv6 ? 1 : 0;
+    this.sentPaths[i] += pathsIn(s) - pathsIn(sentFor(dest, this.slot));
     setSent(dest, this.slot, s);
+  }
+
+  /** Paths in the group's Adj-RIB-Out, IPv4 and IPv6 (a member's own routes, never sent back to it, included). */
+  get adjRibOutSize(): { readonly ipv4: number; readonly ipv6: number } {
+    return { ipv4: this.sentPaths[0], ipv6: this.sentPaths[1] };
   }
 
   /**
