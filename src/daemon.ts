@@ -21,6 +21,10 @@ import type { AdvertisedRoute, ExportFilter } from './rib/update-group.js';
 import { EmptySource, ServiceAdvertiser } from './k8s/advertiser.js';
 import type { Decision } from './k8s/intent.js';
 import type { ClusterSource, SourceStatus } from './k8s/source.js';
+import type { Server as HttpServer } from 'node:http';
+import type { Registry } from 'prom-client';
+import { type Readiness, startOpsServer } from './ops/http.js';
+import { type MetricsView, createMetrics } from './ops/metrics.js';
 
 export interface PeerStatus {
   readonly name: string;
@@ -142,6 +146,8 @@ export class Daemon {
   /** Origination not complete yet: End-of-RIB waits while any is listed. */
   private readonly originationPending = new Set<string>(['services']);
   private readonly advertiser: ServiceAdvertiser;
+  private registry: Registry | undefined;
+  private ops: HttpServer | undefined;
   /** The selection deferral time ran out: peers' End-of-RIB are no longer waited for. */
   private deferralOver = false;
   private deferralTimer: NodeJS.Timeout | undefined;
@@ -436,6 +442,37 @@ export class Daemon {
     this.endRestartWhenReady();
   }
 
+  /** What the metrics read when scraped. */
+  private metricsView(): MetricsView {
+    return {
+      peers: () =>
+        [...this.peers.values()].map((p) => ({
+          address: p.config.address,
+          peerAs: p.config.asNumber,
+          peerType: p.config.routeReflectorClient ? 'route reflector client' : p.config.nodeSpecific ? 'node specific' : 'global',
+          state: p.session.state,
+          stats: p.session.stats,
+          received: { ipv4: this.rib.receivedCount(p.config.address, Afi.Ipv4), ipv6: this.rib.receivedCount(p.config.address, Afi.Ipv6) },
+          accepted: { ipv4: this.rib.acceptedCount(p.config.address, Afi.Ipv4), ipv6: this.rib.acceptedCount(p.config.address, Afi.Ipv6) },
+          advertised: this.rib.advertisedCount(p),
+        })),
+      locRib: () => this.rib.locRib,
+      services: () => this.services(),
+    };
+  }
+
+  /** Ready: listening, and the cluster source synced and followed now. */
+  readiness(): Readiness {
+    if (this.server === undefined) return { ready: false, detail: 'not listening' };
+    const s = this.advertiser.status;
+    if (!s.synced) return { ready: false, detail: `${s.source}: initial lists not in yet` };
+    if (!s.healthy) {
+      const down = s.detail.filter((d) => !d.healthy).map((d) => `${d.name}${d.lastError === undefined ? '' : ` (${d.lastError})`}`);
+      return { ready: false, detail: `${s.source}: not followed now: ${down.join(', ')}; routes already advertised stay` };
+    }
+    return { ready: true, detail: `listening; ${s.source} followed` };
+  }
+
   /** The service routes: what is advertised and why, what is not and why, and the cluster source's state. */
   services(): { readonly decision: Decision; readonly source: SourceStatus } {
     return { decision: this.advertiser.decision, source: this.advertiser.status };
@@ -627,6 +664,17 @@ export class Daemon {
     this.deferralTimer.unref();
     for (const p of this.peers.values()) p.session.start();
     this.advertiser.start();
+    const m = this.config.metricsAddress;
+    if (m !== undefined) {
+      this.registry = createMetrics(this.metricsView());
+      try {
+        this.ops = await startOpsServer(m.host, m.port, { registry: this.registry, readiness: () => this.readiness() });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw Object.assign(new Error(`cannot serve metrics on ${m.host} port ${m.port} (KbgpConfiguration metricsAddress): ${code === 'EADDRINUSE' ? 'the port is in use' : (e as Error).message}`), { explained: true });
+      }
+      this.deps.logger.info({ address: m.host, port: m.port }, 'serving /metrics, /healthz, /readyz');
+    }
     this.endRestartWhenReady();
   }
 
@@ -651,6 +699,9 @@ export class Daemon {
 
   async stop(why = 'kbgp stopping'): Promise<void> {
     this.advertiser.stop();
+    const ops = this.ops;
+    this.ops = undefined;
+    if (ops !== undefined) await new Promise<void>((resolve) => ops.close(() => resolve()));
     clearTimeout(this.pruneTimer);
     clearTimeout(this.deferralTimer);
     for (const p of this.peers.values()) {

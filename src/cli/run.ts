@@ -71,7 +71,8 @@ export async function run(o: RunOptions): Promise<Daemon[]> {
     try {
       await d.start();
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
+      const err = e as NodeJS.ErrnoException & { explained?: boolean };
+      if (err.explained === true) throw err;
       const hint = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'no permission to bind (port 179 needs CAP_NET_BIND_SERVICE)' : err.message;
       throw new Error(`cannot listen on ${c.listenAddress} port ${c.listenPort}: ${hint}`);
     }

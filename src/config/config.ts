@@ -40,6 +40,8 @@ export interface PeerConfig {
    * cluster ID (Calico's rule; a peer's cluster ID is known when it is one of the Node documents).
    */
   readonly routeReflectorClient: boolean;
+  /** The BGPPeer names this node (`node`), rather than every node. */
+  readonly nodeSpecific: boolean;
   /** BGPPeer filters: the BGPFilters run, in order, on routes from and to this peer. */
   readonly filters: readonly BgpFilter[];
   /** ADD-PATH (RFC 7911) directions offered to this peer; Calico's BIRD template has `add paths on`. */
@@ -119,6 +121,8 @@ export interface NodeConfig {
   /** BGPConfiguration serviceClusterIPs, serviceExternalIPs, serviceLoadBalancerIPs, serviceLoadBalancerAggregation. */
   readonly serviceCidrs: ServiceCidrs;
   readonly services: ServiceSettings;
+  /** KbgpConfiguration metricsAddress: where /metrics, /healthz and /readyz are served (off unless set). */
+  readonly metricsAddress?: { readonly host: string; readonly port: number };
   /** BGPConfiguration nodeMeshMaxRestartTime: the restart time announced on node-to-node mesh sessions, seconds. */
   readonly meshRestartTime: number;
   readonly gracefulRestart: GracefulRestartTimes;
@@ -279,6 +283,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   const timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>> = {};
   let routerId = ipv4Address;
   let listenAddress = '::';
+  let metricsAddress: { host: string; port: number } | undefined;
   const originate: OriginatedRoute[] = [];
   if (daemon !== undefined) {
     const s = daemon.spec;
@@ -289,6 +294,14 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     const listen = s.string('listenAddress');
     if (listen !== undefined && isIP(listen) === 0) throw s.error('listenAddress', `${JSON.stringify(listen)} is not an IP address`);
     listenAddress = listen ?? listenAddress;
+    const metrics = s.string('metricsAddress');
+    if (metrics !== undefined) {
+      const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(metrics);
+      const host = m?.[1] ?? m?.[2];
+      const port = Number(m?.[3]);
+      if (m === null || host === undefined || (host !== '' && isIP(host) === 0) || !(port >= 1 && port <= 65535)) throw s.error('metricsAddress', `${JSON.stringify(metrics)} is not host:port (e.g. 0.0.0.0:9179, [::1]:9179, :9179)`);
+      metricsAddress = { host: host === '' ? '::' : host, port };
+    }
     s.list('peerSettings').forEach((item, i) => {
       const p = Fields.of(daemon.label, `spec.peerSettings[${i}]`, item);
       const peer = p.requiredString('peer');
@@ -405,6 +418,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       allowedLocalAs,
       maxRestartTime: Math.round(maxRestartTime),
       routeReflectorClient,
+      nodeSpecific: scope !== undefined,
       filters: peerFilters,
       addPath: local?.addPath ?? 'Both',
       ...(local?.maxPrefixes === undefined ? {} : { maxPrefixes: local.maxPrefixes }),
@@ -438,6 +452,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     gracefulRestart,
     serviceCidrs,
     services,
+    ...(metricsAddress === undefined ? {} : { metricsAddress }),
     ...(clusterId === undefined ? {} : { clusterId }),
   };
 }

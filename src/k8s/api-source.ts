@@ -124,7 +124,7 @@ export class KubernetesApiSource implements ClusterSource {
   status(): SourceStatus {
     const detail = this.reflectors().map((r) => {
       const s = r.status;
-      return { name: s.name, synced: s.synced, healthy: s.watching, objects: s.objects, ...(s.lastError === undefined ? {} : { lastError: s.lastError }) };
+      return { name: s.name, synced: s.synced, healthy: s.watching, objects: s.objects, events: s.events, ...(s.lastError === undefined ? {} : { lastError: s.lastError }) };
     });
     return { source: 'kubernetes', synced: detail.every((d) => d.synced), healthy: detail.every((d) => d.healthy), detail };
   }

@@ -62,6 +62,8 @@ export interface ReflectorStatus {
   readonly relists: number;
   readonly failures: number;
   readonly lastError?: string;
+  /** Watch events received, by type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR). */
+  readonly events: Readonly<Record<string, number>>;
 }
 
 /** `namespace/name`, or `name` for cluster-scoped objects. */
@@ -99,6 +101,7 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
   private relists = 0;
   private failures = 0;
   private lastError: string | undefined;
+  private readonly events: Record<string, number> = {};
   private backoffMs: number;
   private timer: TimerHandle | undefined;
   private silence: TimerHandle | undefined;
@@ -123,6 +126,7 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
       objects: this.store.size,
       relists: this.relists,
       failures: this.failures,
+      events: { ...this.events },
       ...(this.lastError === undefined ? {} : { lastError: this.lastError }),
     };
   }
@@ -234,6 +238,7 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
     const onEvent = (type: string, object: unknown): void => {
       if (generation !== this.generation) return;
       this.heard(generation);
+      this.events[type] = (this.events[type] ?? 0) + 1;
       const o = object as T & { kind?: string; code?: number };
       if (type === 'ERROR') {
         // The API server reports an expired resourceVersion as an ERROR event carrying a Status.

@@ -20,7 +20,15 @@ export interface SourceStatus {
   /** The source is being followed now (watches up, directory readable). */
   readonly healthy: boolean;
   /** Per kind, words for the CLI and logs. */
-  readonly detail: readonly { readonly name: string; readonly synced: boolean; readonly healthy: boolean; readonly objects: number; readonly lastError?: string }[];
+  readonly detail: readonly {
+    readonly name: string;
+    readonly synced: boolean;
+    readonly healthy: boolean;
+    readonly objects: number;
+    readonly lastError?: string;
+    /** Changes seen, by type (watch event types for the API; reads for a directory). */
+    readonly events?: Readonly<Record<string, number>>;
+  }[];
 }
 
 export interface ClusterSource {

@@ -746,12 +746,11 @@ export class Rib {
     return this.groupOf(member)?.advertised(member) ?? [];
   }
 
-  /**
-   * Paths in the member's update group's Adj-RIB-Out, per family, without a walk: what the member
-   * holds, plus any of its own routes the group has (those are never sent back to it).
-   */
+  /** Paths the member holds from us (its Adj-RIB-Out), per family, without a walk. */
   advertisedCount(member: GroupMember): { readonly ipv4: number; readonly ipv6: number } {
-    return this.groupOf(member)?.adjRibOutSize ?? { ipv4: 0, ipv6: 0 };
+    const g = this.groupOf(member);
+    const address = g?.addressOf(member);
+    return g === undefined || address === undefined ? { ipv4: 0, ipv6: 0 } : g.heldCount(address);
   }
 
   // -----------------------------------------------------------------------------------------------

@@ -273,6 +273,7 @@ export class UpdateGroup {
   private readonly interned = new Map<string, Exported>();
 
   private readonly sentPaths: [number, number] = [0, 0];
+  private readonly fromSender = new Map<string, [number, number]>();
   /** What filter rules made of an export: by the export, then by the rule that accepted. */
   private readonly filtered = new Map<Exported, Map<string, Exported>>();
 
@@ -293,6 +294,11 @@ export class UpdateGroup {
 
   get size(): number {
     return this.members.size;
+  }
+
+  /** The peer address a member joined with. */
+  addressOf(m: GroupMember): string | undefined {
+    return this.members.get(m)?.address;
   }
 
   has(m: GroupMember): boolean {
@@ -556,13 +562,32 @@ export class UpdateGroup {
 
   private setSlot(dest: Destination, s: SentState | undefined): void {
     const i = dest.afi === Afi.Ipv6 ? 1 : 0;
-    this.sentPaths[i] += pathsIn(s) - pathsIn(sentFor(dest, this.slot));
+    const before = sentFor(dest, this.slot);
+    this.sentPaths[i] += pathsIn(s) - pathsIn(before);
+    this.countSenders(before, i, -1);
+    this.countSenders(s, i, 1);
     setSent(dest, this.slot, s);
   }
 
-  /** Paths in the group's Adj-RIB-Out, IPv4 and IPv6 (a member's own routes, never sent back to it, included). */
-  get adjRibOutSize(): { readonly ipv4: number; readonly ipv6: number } {
-    return { ipv4: this.sentPaths[0], ipv6: this.sentPaths[1] };
+  /** Paths of the group's Adj-RIB-Out that came from each peer: they are never sent back to it. */
+  private countSenders(s: SentState | undefined, i: number, by: number): void {
+    if (s === undefined) return;
+    for (const r of isAddPath(s) ? s.paths.map((p) => p.route) : [s]) {
+      if (r.source.kind !== 'peer') continue;
+      let c = this.fromSender.get(r.source.address);
+      if (c === undefined) {
+        c = [0, 0];
+        this.fromSender.set(r.source.address, c);
+      }
+      c[i] = (c[i] as number) + by;
+      if (c[0] === 0 && c[1] === 0) this.fromSender.delete(r.source.address);
+    }
+  }
+
+  /** Paths the member with peer `address` holds from the group, IPv4 and IPv6, without a walk. */
+  heldCount(address: string): { readonly ipv4: number; readonly ipv6: number } {
+    const own = this.fromSender.get(address) ?? [0, 0];
+    return { ipv4: this.sentPaths[0] - own[0], ipv6: this.sentPaths[1] - own[1] };
   }
 
   /**

@@ -78,6 +78,8 @@ export interface KbgpSpec {
   readonly bgpConfiguration?: Record<string, unknown>;
   /** KbgpConfiguration services settings, as the YAML takes them. */
   readonly services?: Record<string, unknown>;
+  /** KbgpConfiguration metricsAddress (host:port). */
+  readonly metricsAddress?: string;
   /** The cluster this node follows, built with the daemon's logger. */
   readonly cluster?: (logger: Logger) => ClusterSource;
 }
@@ -199,6 +201,7 @@ export function kbgpYaml(s: KbgpSpec): string {
         timers: { connectDelay: '0.1s', connectRetryTime: '1s', errorWaitMin: '0.5s', errorWaitMax: '1s' },
         ...(s.maxPaths !== undefined ? { maxPaths: s.maxPaths } : {}),
         ...(s.services !== undefined ? { services: s.services } : {}),
+        ...(s.metricsAddress !== undefined ? { metricsAddress: s.metricsAddress } : {}),
         peerSettings: s.peers.map((p) => ({
           peer: peerName(p),
           passive: p.passive ?? false,
