@@ -11,6 +11,7 @@ import { systemClock } from '../fsm/clock.js';
 import { KubernetesApiSource, loadKubeConfig } from '../k8s/api-source.js';
 import { ManifestDirectorySource } from '../k8s/manifest-source.js';
 import type { ClusterSource } from '../k8s/source.js';
+import { defaultControlSocket } from '../ops/socket-path.js';
 import { DEMO_CLUSTER, DEMO_CONFIG, DEMO_NODES } from './demo-config.js';
 
 export interface RunOptions {
@@ -67,7 +68,7 @@ export async function run(o: RunOptions): Promise<Daemon[]> {
   for (const c of configs) {
     const logger = root.child({ node: c.nodeName });
     const cluster = clusterFor(o, manifests, c.nodeName, logger.child({ component: 'cluster' }));
-    const d = new Daemon(c, { logger, ...(cluster === undefined ? {} : { cluster }) });
+    const d = new Daemon(c, { logger, controlSocket: c.controlSocket ?? defaultControlSocket(c.nodeName), ...(cluster === undefined ? {} : { cluster }) });
     try {
       await d.start();
     } catch (e) {

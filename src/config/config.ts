@@ -121,6 +121,8 @@ export interface NodeConfig {
   /** BGPConfiguration serviceClusterIPs, serviceExternalIPs, serviceLoadBalancerIPs, serviceLoadBalancerAggregation. */
   readonly serviceCidrs: ServiceCidrs;
   readonly services: ServiceSettings;
+  /** KbgpConfiguration controlSocket: the CLI's Unix socket (default: /run/kbgp/<node>.sock, or the temp directory when not root). */
+  readonly controlSocket?: string;
   /** KbgpConfiguration metricsAddress: where /metrics, /healthz and /readyz are served (off unless set). */
   readonly metricsAddress?: { readonly host: string; readonly port: number };
   /** BGPConfiguration nodeMeshMaxRestartTime: the restart time announced on node-to-node mesh sessions, seconds. */
@@ -284,6 +286,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   let routerId = ipv4Address;
   let listenAddress = '::';
   let metricsAddress: { host: string; port: number } | undefined;
+  let controlSocket: string | undefined;
   const originate: OriginatedRoute[] = [];
   if (daemon !== undefined) {
     const s = daemon.spec;
@@ -294,6 +297,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     const listen = s.string('listenAddress');
     if (listen !== undefined && isIP(listen) === 0) throw s.error('listenAddress', `${JSON.stringify(listen)} is not an IP address`);
     listenAddress = listen ?? listenAddress;
+    controlSocket = s.string('controlSocket');
     const metrics = s.string('metricsAddress');
     if (metrics !== undefined) {
       const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(metrics);
@@ -453,6 +457,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     serviceCidrs,
     services,
     ...(metricsAddress === undefined ? {} : { metricsAddress }),
+    ...(controlSocket === undefined ? {} : { controlSocket }),
     ...(clusterId === undefined ? {} : { clusterId }),
   };
 }

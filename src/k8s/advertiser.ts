@@ -84,6 +84,16 @@ export class ServiceAdvertiser {
     return this.source.status();
   }
 
+  /** The IPs of a service (`namespace/name`): cluster IPs, external IPs, load-balancer IPs; undefined if unknown. */
+  addressesOf(service: string): string[] | undefined {
+    const [namespace, name] = service.includes('/') ? service.split('/', 2) : ['default', service];
+    const svc = this.source.state().services.find((s) => (s.metadata?.namespace ?? 'default') === namespace && s.metadata?.name === name);
+    if (svc === undefined) return undefined;
+    const spec = svc.spec;
+    const ips = [...(spec?.clusterIPs ?? (spec?.clusterIP === undefined ? [] : [spec.clusterIP])), ...(spec?.externalIPs ?? []), ...(svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip]))];
+    return [...new Set(ips.filter((ip) => ip !== '' && ip !== 'None'))];
+  }
+
   private changed(): void {
     const status = this.source.status();
     // Until every initial list is in, the state is partial: deciding on it could withdraw routes.

@@ -746,6 +746,13 @@ export class Rib {
     return this.groupOf(member)?.advertised(member) ?? [];
   }
 
+  /** What the member holds from us for one prefix (every path, with ADD-PATH). */
+  advertisedAt(member: GroupMember, prefix: Prefix): AdvertisedRoute[] {
+    const g = this.groupOf(member);
+    const d = this.tries[prefix.afi].get(prefix);
+    return g === undefined || d === undefined ? [] : g.advertisedAt(d, member);
+  }
+
   /** Paths the member holds from us (its Adj-RIB-Out), per family, without a walk. */
   advertisedCount(member: GroupMember): { readonly ipv4: number; readonly ipv6: number } {
     const g = this.groupOf(member);

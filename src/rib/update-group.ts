@@ -707,12 +707,15 @@ export class UpdateGroup {
   /** What `member` holds from us. */
   advertised(member: GroupMember): AdvertisedRoute[] {
     const out: AdvertisedRoute[] = [];
-    for (const d of this.hooks.destinations()) {
-      for (const [prefix, route] of this.held(d, member)) {
-        const e = this.sent(route, d) as Exported;
-        out.push({ prefix: withPathId(prefix, prefix.pathId), nextHop: e.mp?.nextHop ?? e.attributes.nextHop ?? '', attributes: e.attributes });
-      }
-    }
+    for (const d of this.hooks.destinations()) out.push(...this.advertisedAt(d, member));
     return out;
+  }
+
+  /** What `member` holds from us for one destination. */
+  advertisedAt(d: Destination, member: GroupMember): AdvertisedRoute[] {
+    return this.held(d, member).map(([prefix, route]) => {
+      const e = this.sent(route, d) as Exported;
+      return { prefix: withPathId(prefix, prefix.pathId), nextHop: e.mp?.nextHop ?? e.attributes.nextHop ?? '', attributes: e.attributes };
+    });
   }
 }

@@ -78,6 +78,8 @@ export interface KbgpSpec {
   readonly bgpConfiguration?: Record<string, unknown>;
   /** KbgpConfiguration services settings, as the YAML takes them. */
   readonly services?: Record<string, unknown>;
+  /** The daemon's control socket path. */
+  readonly controlSocket?: string;
   /** KbgpConfiguration metricsAddress (host:port). */
   readonly metricsAddress?: string;
   /** The cluster this node follows, built with the daemon's logger. */
@@ -105,7 +107,11 @@ export class Kbgp {
     this.log = pino.destination({ dest: this.logFile, sync: true });
     const logger = pino({ level: 'debug' }, this.log);
     const cluster = spec.cluster?.(logger);
-    this.daemon = new Daemon(loadConfig(kbgpYaml(spec), spec.nodeName ?? 'kbgp'), { logger, ...(cluster === undefined ? {} : { cluster }) });
+    this.daemon = new Daemon(loadConfig(kbgpYaml(spec), spec.nodeName ?? 'kbgp'), {
+      logger,
+      ...(cluster === undefined ? {} : { cluster }),
+      ...(spec.controlSocket === undefined ? {} : { controlSocket: spec.controlSocket }),
+    });
   }
 
   async stop(): Promise<void> {
