@@ -62,7 +62,7 @@ export interface DaemonDeps {
 }
 
 interface Peer {
-  readonly config: PeerConfig;
+  config: PeerConfig;
   readonly session: Session;
   /** In the RIB (Adj-RIB-In source and update group member) while Established. */
   up: boolean;
@@ -125,6 +125,14 @@ function keepsRoutes(reason: DownReason, gr: NonNullable<Negotiated['gracefulRes
   }
 }
 
+/** BGPConfiguration's service CIDRs, each once. */
+function rangesOf(c: NodeConfig): Prefix[] {
+  const s = c.serviceCidrs;
+  const ranges = new Map<string, Prefix>();
+  for (const p of [...s.clusterIPs, ...s.externalIPs, ...s.loadBalancerIPs]) ranges.set(formatPrefix(p), p);
+  return [...ranges.values()];
+}
+
 /** Quiet time after the last RIB change before emptied prefixes are deleted from the trie. */
 const PRUNE_AFTER_MS = 1000;
 
@@ -157,42 +165,39 @@ export class Daemon {
   private deferralOver = false;
   private deferralTimer: NodeJS.Timeout | undefined;
   /** BGPConfiguration's service CIDRs, each once. */
-  private readonly serviceRanges: readonly Prefix[];
+  private serviceRanges: readonly Prefix[];
 
   constructor(
-    readonly config: NodeConfig,
+    private current: NodeConfig,
     private readonly deps: DaemonDeps,
   ) {
     this.clock = deps.clock ?? systemClock;
     this.rib = new Rib(
       {
-        localAs: config.asNumber,
-        routerId: config.routerId,
-        maxPaths: config.maxPaths,
-        alwaysCompareMed: config.alwaysCompareMed,
-        ...(config.clusterId === undefined ? {} : { clusterId: config.clusterId }),
-        ownAddresses: [config.ipv4Address, config.ipv6Address].filter((a): a is string => a !== undefined),
+        localAs: current.asNumber,
+        routerId: current.routerId,
+        maxPaths: current.maxPaths,
+        alwaysCompareMed: current.alwaysCompareMed,
+        ...(current.clusterId === undefined ? {} : { clusterId: current.clusterId }),
+        ownAddresses: [current.ipv4Address, current.ipv6Address].filter((a): a is string => a !== undefined),
       },
       (members) => {
         for (const m of members) this.schedulePump(m as Peer);
       },
     );
-    this.rib.setOriginated('static', config.originate.map((r) => localRoute(r, config.prefixAdvertisements)));
-    const s = config.serviceCidrs;
-    const ranges = new Map<string, Prefix>();
-    for (const p of [...s.clusterIPs, ...s.externalIPs, ...s.loadBalancerIPs]) ranges.set(formatPrefix(p), p);
-    this.serviceRanges = [...ranges.values()];
+    this.rib.setOriginated('static', current.originate.map((r) => localRoute(r, current.prefixAdvertisements)));
+    this.serviceRanges = rangesOf(current);
     if (deps.waitForOrigination === true) this.originationPending.add('external');
     this.advertiser = new ServiceAdvertiser(
       deps.cluster ?? new EmptySource(),
-      { nodeName: config.nodeName, serviceCidrs: config.serviceCidrs, settings: config.services, clock: this.clock, logger: deps.logger.child({ component: 'services' }) },
+      { nodeName: current.nodeName, serviceCidrs: current.serviceCidrs, settings: current.services, clock: this.clock, logger: deps.logger.child({ component: 'services' }) },
       {
         originate: (routes) => this.setOriginated(routes, 'services'),
         complete: () => this.originationComplete('services'),
       },
     );
     this.rib.holdEndOfRib(true);
-    for (const p of config.peers) this.addPeer(p);
+    for (const p of current.peers) this.addPeer(p);
   }
 
   private capabilities(p: PeerConfig): LocalCapabilities {
@@ -217,7 +222,7 @@ export class Daemon {
       // across a kbgp restart: the node's kernel (kube-proxy) forwards the service traffic, and
       // kbgp installs nothing of its own that would go with it.
       gracefulRestart: { restartTime: p.maxRestartTime, restarting: this.restarting, notification: true, forwardingState: true },
-      hostname: { hostname: this.config.nodeName, domain: '' },
+      hostname: { hostname: this.current.nodeName, domain: '' },
     };
   }
 
@@ -261,6 +266,94 @@ export class Daemon {
     }
   }
 
+  /** The configuration in force (the last good one after a reload). */
+  get config(): NodeConfig {
+    return this.current;
+  }
+
+  /**
+   * A new configuration, live: only what changed is touched. A peer added starts; a peer removed
+   * stops with Cease / Peer De-configured; a peer whose session parameters changed (AS, port,
+   * timers, capabilities, source address) restarts with Cease / Other Configuration Change, and no
+   * other; filters, next hop mode, max-prefix and originated prefixes or their communities change
+   * by difference, sessions untouched. What cannot change without a restart is refused, naming it,
+   * and the configuration in force stays as it was.
+   */
+  reconfigure(next: NodeConfig): { readonly added: string[]; readonly removed: string[]; readonly reset: string[]; readonly updated: string[] } {
+    const before = this.current;
+    const fixed: [string, unknown, unknown][] = [
+      ['asNumber', before.asNumber, next.asNumber],
+      ['routerId', before.routerId, next.routerId],
+      ['listenAddress', before.listenAddress, next.listenAddress],
+      ['listenPort', before.listenPort, next.listenPort],
+      ['clusterId (Node routeReflectorClusterID)', before.clusterId, next.clusterId],
+      ['maxPaths', before.maxPaths, next.maxPaths],
+      ['alwaysCompareMed', before.alwaysCompareMed, next.alwaysCompareMed],
+      ['ipv4Address', before.ipv4Address, next.ipv4Address],
+      ['ipv6Address', before.ipv6Address, next.ipv6Address],
+      ['metricsAddress', JSON.stringify(before.metricsAddress), JSON.stringify(next.metricsAddress)],
+      ['controlSocket', before.controlSocket, next.controlSocket],
+    ];
+    const needRestart = fixed.filter(([, a, b]) => a !== b).map(([name]) => name);
+    if (needRestart.length > 0) throw new Error(`these change only with a restart of kbgp: ${needRestart.join(', ')}; the configuration in force is kept`);
+    this.current = next;
+    const result = { added: [] as string[], removed: [] as string[], reset: [] as string[], updated: [] as string[] };
+    const wanted = new Map(next.peers.map((p) => [p.address, p]));
+    for (const [address, peer] of [...this.peers]) {
+      const p = wanted.get(address);
+      if (p === undefined) {
+        this.removePeer(peer, 'peer removed from the configuration', CeaseSubcode.PeerDeconfigured);
+        result.removed.push(address);
+      } else if (JSON.stringify(this.sessionSettings(p)) !== JSON.stringify(this.sessionSettings(peer.config)) || p.port !== peer.config.port || p.sourceAddress !== peer.config.sourceAddress || p.allowedLocalAs !== peer.config.allowedLocalAs || p.routeReflectorClient !== peer.config.routeReflectorClient) {
+        // The session's own parameters: only a new session can carry them.
+        this.removePeer(peer, 'peer configuration changed', CeaseSubcode.OtherConfigurationChange);
+        this.addPeer(p);
+        if (this.server !== undefined) this.peers.get(address)?.session.start();
+        result.reset.push(address);
+      } else if (JSON.stringify(p) !== JSON.stringify(peer.config)) {
+        const filtersChanged = JSON.stringify(p.filters) !== JSON.stringify(peer.config.filters);
+        peer.config = p;
+        if (filtersChanged) this.setFilters(address, p.filters);
+        else if (peer.up && peer.session.negotiated !== undefined) this.joinGroup(peer, peer.session.negotiated);
+        result.updated.push(address);
+      }
+    }
+    for (const [address, p] of wanted) {
+      if (this.peers.has(address)) continue;
+      this.addPeer(p);
+      if (this.server !== undefined) this.peers.get(address)?.session.start();
+      result.added.push(address);
+    }
+    // Status and the CLI list peers in the order of the configuration.
+    const ordered = next.peers.map((p) => this.peers.get(p.address)).filter((x): x is Peer => x !== undefined);
+    this.peers.clear();
+    for (const peer of ordered) this.peers.set(peer.config.address, peer);
+    // Routes from peers inside the service ranges: refused or let in by the new ranges.
+    const ranges = rangesOf(next);
+    if (JSON.stringify(ranges.map(formatPrefix)) !== JSON.stringify(this.serviceRanges.map(formatPrefix))) {
+      this.serviceRanges = ranges;
+      for (const peer of this.peers.values()) if (peer.up) this.rib.setImportPolicy(peer.config.address, this.importPolicy(peer));
+    }
+    // Originated prefixes and their communities: by difference.
+    this.setOriginated(next.originate);
+    this.advertiser.reconfigure({ serviceCidrs: next.serviceCidrs, settings: next.services });
+    this.pumpAll();
+    this.deps.logger.info(result, 'configuration reloaded');
+    return result;
+  }
+
+  /** The peer leaves: its session ends with `subcode` (as Hard Reset where the N bit was negotiated), its routes go. */
+  private removePeer(peer: Peer, why: string, subcode: number): void {
+    clearTimeout(peer.restartTimer);
+    this.stopStaleTimer(peer);
+    peer.session.stop(why, this.hardened(peer, { type: MessageType.Notification, code: ErrorCode.Cease, subcode, data: Buffer.alloc(0) }));
+    this.rib.leave(peer);
+    this.rib.peerDown(peer.config.address);
+    peer.up = false;
+    this.peers.delete(peer.config.address);
+    this.toPump.delete(peer);
+  }
+
   private sessionSettings(p: PeerConfig): SessionSettings {
     const c = this.config;
     return {
@@ -300,7 +393,7 @@ export class Daemon {
             this.endRestartWhenReady();
           }
           else if (logger.isLevelEnabled('debug')) logger.debug({ announced: r.announced, withdrawn: r.withdrawn }, 'UPDATE');
-          if (p.maxPrefixes !== undefined && r.announced > 0) this.checkMaxPrefixes(peer, logger);
+          if (peer.config.maxPrefixes !== undefined && r.announced > 0) this.checkMaxPrefixes(peer, logger);
           this.pumpAll();
         },
         routeRefresh: (m) => {

@@ -307,6 +307,51 @@ describe('kbgp against a raw peer', () => {
     expect(() => d.requestRefresh('192.0.2.99')).toThrow('no peer 192.0.2.99');
   });
 
+  describe('configuration reload', () => {
+    const spec = (peers: NodeSpec['peers'], extra: Partial<NodeSpec> = {}): NodeSpec => ({ name: 'k', address: '127.0.2.10', asn: 64512, port: 11182, peers, ...extra });
+    const raw = { name: 'raw', address: '127.0.2.11', asn: 65001, passive: true };
+    const raw2 = { name: 'raw2', address: '127.0.2.12', asn: 65002, passive: true };
+    const notifications = (p: RawPeer): [number, number][] => p.received.flatMap((m) => (m.type === MessageType.Notification ? [[m.code, m.subcode] as [number, number]] : []));
+
+    it('touches only what changed: a peer added starts, a changed AS resets that session alone, a removed peer gets Peer De-configured', async () => {
+      const d = await startNode(spec([raw, raw2], { originate: [{ prefix: '10.9.0.0/24' }] }));
+      const a = await established(d);
+      const b = await established(d, '127.0.2.12', 65002);
+      const since = (addr: string): number | undefined => d.session(addr)?.since;
+      // Added: a third peer; and a new originated prefix, sent by difference.
+      const added = d.reconfigure(loadConfig(yaml(spec([raw, raw2, { name: 'raw3', address: '127.0.2.13', asn: 65003, passive: true }], { originate: [{ prefix: '10.9.0.0/24' }, { prefix: '10.9.1.0/24' }] })), 'k'));
+      expect(added).toEqual({ added: ['127.0.2.13'], removed: [], reset: [], updated: [] });
+      const c = await established(d, '127.0.2.13', 65003);
+      await until(() => a.received.some((m) => m.type === MessageType.Update && m.nlri.some((p) => formatPrefix(p) === '10.9.1.0/24')), 3000, 'the new prefix at A');
+      // B's AS changes: B alone is reset, with Other Configuration Change.
+      const changed = d.reconfigure(loadConfig(yaml(spec([raw, { ...raw2, asn: 65020 }, { name: 'raw3', address: '127.0.2.13', asn: 65003, passive: true }], { originate: [{ prefix: '10.9.0.0/24' }, { prefix: '10.9.1.0/24' }] })), 'k'));
+      expect(changed.reset).toEqual(['127.0.2.12']);
+      await until(() => notifications(b).length === 1, 3000, 'B told');
+      expect(notifications(b)).toEqual([[6, 6]]);
+      expect(d.status().find((p) => p.address === '127.0.2.12')?.peerAs).toBe(65020);
+      // A removed: Peer De-configured; C untouched throughout.
+      const cSince = since('127.0.2.13');
+      const removed = d.reconfigure(loadConfig(yaml(spec([{ ...raw2, asn: 65020 }, { name: 'raw3', address: '127.0.2.13', asn: 65003, passive: true }], { originate: [{ prefix: '10.9.0.0/24' }, { prefix: '10.9.1.0/24' }] })), 'k'));
+      expect(removed.removed).toEqual(['127.0.2.11']);
+      await until(() => notifications(a).length === 1, 3000, 'A told');
+      expect(notifications(a)).toEqual([[6, 3]]);
+      expect(d.status().map((p) => p.address)).toEqual(['127.0.2.12', '127.0.2.13']);
+      expect(since('127.0.2.13')).toBe(cSince);
+      expect(c.closed).toBe(false);
+    });
+
+    it('refuses what needs a restart, naming it, and keeps the configuration in force', async () => {
+      const d = await startNode(spec([raw]));
+      const a = await established(d);
+      const before = d.config;
+      expect(() => d.reconfigure(loadConfig(yaml(spec([raw], { asn: 64999 })), 'k'))).toThrow('these change only with a restart of kbgp: asNumber; the configuration in force is kept');
+      expect(d.config).toBe(before);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(a.closed).toBe(false);
+      expect(notifications(a)).toEqual([]);
+    });
+  });
+
   describe('BGPFilter', () => {
     const withdrawnAt = (p: RawPeer): string[] => p.received.flatMap((m) => (m.type === MessageType.Update ? m.withdrawnRoutes.map(formatPrefix) : []));
     const announcedAt = (p: RawPeer): string[] => p.received.flatMap((m) => (m.type === MessageType.Update ? m.nlri.map(formatPrefix) : []));

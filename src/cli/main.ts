@@ -41,8 +41,10 @@ program
   .option('--kubernetes', 'advertise the services of the cluster found by the usual search: $KUBECONFIG, ~/.kube/config, in-cluster service account')
   .option('--kubeconfig <file>', 'advertise the services of the cluster this kubeconfig names')
   .option('--manifests <dir>', 'advertise the services described by the Service, EndpointSlice and Node manifests in this directory (followed for changes)')
-  .action(async (opts: { file?: string; node?: string; logLevel?: string; kubernetes?: boolean; kubeconfig?: string; manifests?: string }) => {
-    await run(opts);
+  .option('--drain-on-stop', 'on SIGTERM, drain (RFC 8326: GRACEFUL_SHUTDOWN, then Cease) instead of the default restart-friendly stop')
+  .option('--drain-wait <seconds>', 'with --drain-on-stop, how long peers get to move traffic away', '30')
+  .action(async (opts: { file?: string; node?: string; logLevel?: string; kubernetes?: boolean; kubeconfig?: string; manifests?: string; drainOnStop?: boolean; drainWait: string }) => {
+    await run({ ...opts, drainWait: Number(opts.drainWait) });
   });
 
 controlled(program.command('status').description('peers and their sessions, as calicoctl node status shows them; the service source; Loc-RIB size')).action(async (o: ControlOptions) => {

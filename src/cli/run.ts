@@ -1,7 +1,7 @@
 /** `kbgp run`: load the configuration, start the daemon(s), stop cleanly on SIGINT/SIGTERM. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type NodeConfig } from '../config/config.js';
 import { ConfigError } from '../config/fields.js';
@@ -23,6 +23,46 @@ export interface RunOptions {
   readonly kubeconfig?: string;
   /** Follow a directory of Service, EndpointSlice and Node manifests instead. */
   readonly manifests?: string;
+  /** On SIGTERM/SIGINT, drain (RFC 8326) for `drainWait` seconds before stopping. */
+  readonly drainOnStop?: boolean;
+  readonly drainWait?: number;
+}
+
+/**
+ * Live reload: SIGHUP, or the file changing (watched through its directory, so an editor's
+ * write-and-rename and a ConfigMap's symlink swap are seen). An invalid file, or a change that
+ * needs a restart, is logged and the configuration in force stays.
+ */
+function watchConfiguration(file: string, node: string | undefined, daemon: Daemon, logger: Logger): void {
+  let timer: NodeJS.Timeout | undefined;
+  let last = readFileSync(file, 'utf8');
+  const reload = (why: string): void => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      logger.error({ file, why, err: (e as Error).message }, 'configuration not reloaded: cannot read the file; keeping the one in force');
+      return;
+    }
+    if (why !== 'SIGHUP' && text === last) return;
+    last = text;
+    try {
+      daemon.reconfigure(loadConfig(text, node));
+    } catch (e) {
+      logger.error({ file, why, err: e instanceof Error ? e.message : String(e) }, 'configuration not reloaded: keeping the one in force');
+    }
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  try {
+    const w = watch(dirname(file), (_event, name) => {
+      if (name !== null && name !== basename(file) && !name.startsWith('..')) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => reload('file changed'), 200);
+    });
+    w.unref();
+  } catch (e) {
+    logger.warn({ file, err: (e as Error).message }, 'cannot watch the configuration file: reload with SIGHUP');
+  }
 }
 
 /** The demo's cluster: its manifests written to a fresh directory, which the demo then follows. */
@@ -83,11 +123,19 @@ export async function run(o: RunOptions): Promise<Daemon[]> {
       setTimeout(() => logRoutes(logger, d), 3000).unref();
     }
   }
+  const file = o.file;
+  if (file !== undefined) watchConfiguration(file, o.node, daemons[0] as Daemon, root);
   const stop = (signal: string): void => {
-    root.info({ signal }, 'stopping');
+    root.info({ signal, drain: o.drainOnStop === true }, 'stopping');
     // The demo's cluster was ours to write, and is ours to remove.
     if (o.file === undefined && o.manifests === undefined && manifests !== undefined) rmSync(manifests, { recursive: true, force: true });
-    void Promise.all(daemons.map((d) => d.stop(`kbgp received ${signal}`))).then(() => process.exit(0));
+    // By default a restart-friendly stop: Cease / Administrative Reset, so peers with graceful
+    // restart keep our routes while the new kbgp starts. --drain-on-stop moves traffic away first.
+    const stopping = daemons.map(async (d) => {
+      if (o.drainOnStop === true) await d.drain(undefined, o.drainWait ?? 30, `kbgp stopping (${signal})`);
+      await d.stop(`kbgp received ${signal}`);
+    });
+    void Promise.all(stopping).then(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));

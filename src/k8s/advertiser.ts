@@ -54,16 +54,34 @@ export class EmptySource implements ClusterSource {
 }
 
 export class ServiceAdvertiser {
-  private readonly smoother: IntentSmoother;
   private synced = false;
   private problems = '';
 
+  private smoother: IntentSmoother;
+
   constructor(
     private readonly source: ClusterSource,
-    private readonly o: AdvertiserOptions,
+    private o: AdvertiserOptions,
     private readonly sink: AdvertiserSink,
   ) {
-    this.smoother = new IntentSmoother({ windowMs: o.settings.coalesceWindow * 1000, minIntervalMs: o.settings.minFlapInterval * 1000 }, o.clock, (intents) => this.handOver(intents));
+    this.smoother = this.newSmoother();
+  }
+
+  private newSmoother(): IntentSmoother {
+    return new IntentSmoother({ windowMs: this.o.settings.coalesceWindow * 1000, minIntervalMs: this.o.settings.minFlapInterval * 1000 }, this.o.clock, (intents) => this.handOver(intents));
+  }
+
+  /** New ranges or settings (a configuration reload): decided again, and handed over at once. */
+  reconfigure(o: Pick<AdvertiserOptions, 'serviceCidrs' | 'settings'>): void {
+    const settingsChanged = JSON.stringify(o.settings) !== JSON.stringify(this.o.settings);
+    this.o = { ...this.o, ...o };
+    if (settingsChanged) {
+      this.smoother.stop();
+      this.smoother = this.newSmoother();
+    }
+    if (!this.synced) return;
+    this.decideNow();
+    this.smoother.flush();
   }
 
   start(): void {
@@ -98,6 +116,17 @@ export class ServiceAdvertiser {
     const status = this.source.status();
     // Until every initial list is in, the state is partial: deciding on it could withdraw routes.
     if (!status.synced) return;
+    this.decideNow();
+    if (!this.synced) {
+      this.synced = true;
+      // The first complete set goes at once, not after the window: the restart waits for it.
+      this.smoother.flush();
+      this.o.logger.info({ source: status.source, prefixes: this.smoother.current.intents.length }, 'cluster state synced: service routes handed to the RIB');
+      this.sink.complete();
+    }
+  }
+
+  private decideNow(): void {
     const state = this.source.state();
     const problems = annotationProblems(state.services).join('; ');
     if (problems !== this.problems && problems !== '') this.o.logger.warn({ problems }, 'service annotations not understood (the rest of each service is used)');
@@ -113,13 +142,6 @@ export class ServiceAdvertiser {
         advertisePodCidrs: this.o.settings.advertisePodCIDRs,
       }),
     );
-    if (!this.synced) {
-      this.synced = true;
-      // The first complete set goes at once, not after the window: the restart waits for it.
-      this.smoother.flush();
-      this.o.logger.info({ source: status.source, prefixes: this.smoother.current.intents.length }, 'cluster state synced: service routes handed to the RIB');
-      this.sink.complete();
-    }
   }
 
   private handOver(intents: readonly Intent[]): void {
