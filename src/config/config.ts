@@ -12,6 +12,7 @@ import { type LargeCommunity, type Prefix, normalizeAddress, parseCommunity, par
 import type { BgpFilter } from '../rib/filter.js';
 import type { OriginatedRoute, PrefixAdvertisement } from '../rib/origination.js';
 import { parseBgpFilter } from './bgp-filter.js';
+import { parseSelector } from './selector.js';
 import { ConfigError, Fields, type Json, parseDuration } from './fields.js';
 
 export const CALICO_API = 'projectcalico.org/v3';
@@ -176,6 +177,7 @@ interface Doc {
   readonly name: string;
   readonly label: string;
   readonly spec: Fields;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 function documents(text: string): Doc[] {
@@ -192,12 +194,20 @@ function documents(text: string): Doc[] {
     const label = `${kind} ${name}`;
     const expected = kind === 'KbgpConfiguration' ? KBGP_API : CALICO_API;
     if (apiVersion !== expected) throw new ConfigError(label, 'apiVersion', `must be ${expected} for ${kind}`);
-    metadata.raw('labels');
+    const labelsRaw = metadata.raw('labels');
+    const labels: Record<string, string> = {};
+    if (labelsRaw !== undefined && labelsRaw !== null) {
+      if (typeof labelsRaw !== 'object' || Array.isArray(labelsRaw)) throw new ConfigError(label, 'metadata.labels', 'must be a mapping of strings');
+      for (const [k, v] of Object.entries(labelsRaw)) {
+        if (typeof v !== 'string') throw new ConfigError(label, `metadata.labels.${k}`, `must be a string, not ${JSON.stringify(v)}`);
+        labels[k] = v;
+      }
+    }
     metadata.raw('annotations');
     metadata.done();
     const spec = Fields.of(label, 'spec', top.raw('spec'));
     top.done();
-    out.push({ kind, name, label, spec });
+    out.push({ kind, name, label, spec, labels });
   });
   return out;
 }
@@ -266,16 +276,18 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   const clusterId = bgp === undefined ? undefined : clusterIdOf(bgp);
   if (bgp !== undefined) bgp.done();
   nodeDoc?.spec.done();
-  // Other nodes' addresses and cluster IDs, for Calico's route reflector client rule.
+  // Other nodes' addresses and cluster IDs, for Calico's route reflector client rule and peerSelector.
   const clusterByAddress = new Map<string, string | undefined>();
+  const otherNodes: { name: string; labels: Readonly<Record<string, string>>; ipv4?: string; ipv6?: string; asNumber: number }[] = [];
   for (const d of docs.filter((x) => x.kind === 'Node' && x.name !== name)) {
     const b = d.spec.object('bgp');
     const id = clusterIdOf(b);
-    for (const family of [4, 6] as const) {
-      const a = cidrAddress(b, family === 4 ? 'ipv4Address' : 'ipv6Address', family);
-      if (a !== undefined) clusterByAddress.set(a, id);
-    }
+    const ipv4 = cidrAddress(b, 'ipv4Address', 4);
+    const ipv6 = cidrAddress(b, 'ipv6Address', 6);
+    for (const a of [ipv4, ipv6]) if (a !== undefined) clusterByAddress.set(a, id);
+    otherNodes.push({ name: d.name, labels: d.labels, ...(ipv4 === undefined ? {} : { ipv4 }), ...(ipv6 === undefined ? {} : { ipv6 }), asNumber: asNumber(b, 'asNumber') ?? globalAs });
   }
+  const ownLabels = nodeDoc?.labels ?? {};
 
   const peerSettings = new Map<string, { passive: boolean; holdTime?: number; addPath?: AddPathSetting; maxPrefixes?: MaxPrefixes; at: string }>();
   let maxPaths = 16;
@@ -374,24 +386,47 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
 
   const peers: PeerConfig[] = [];
   const peerUnsupported = Object.fromEntries(
-    ['password', 'ttlSecurity', 'reachableBy', 'localWorkloadSelector', 'reversePeering', 'nodeSelector', 'peerSelector'].map((k) => [k, NOT_YET]),
+    ['password', 'ttlSecurity', 'reachableBy', 'localWorkloadSelector', 'reversePeering'].map((k) => [k, NOT_YET]),
   );
-  for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
-    const s = d.spec.allow(['node', 'peerIP', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers', 'maxRestartTime', 'filters'], peerUnsupported);
-    const scope = s.string('node');
-    if (scope !== undefined && scope !== name) {
-      s.raw('peerIP');
-      continue;
+  const usedSettings = new Set<string>();
+  const selector = (f: Fields, field: string): ((labels: Readonly<Record<string, string>>) => boolean) | undefined => {
+    const text = f.string(field);
+    // Calico: an empty selector is a selector not set.
+    if (text === undefined || text === '') return undefined;
+    try {
+      return parseSelector(text).matches;
+    } catch (e) {
+      throw f.error(field, e instanceof Error ? e.message : String(e));
     }
-    const { address, port } = peerIp(s, 'peerIP', listenPort);
-    const remoteAs = asNumber(s, 'asNumber');
-    if (remoteAs === undefined) throw s.error('asNumber', 'is required with peerIP');
+  };
+  for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
+    const s = d.spec.allow(['node', 'nodeSelector', 'peerIP', 'peerSelector', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers', 'maxRestartTime', 'filters'], peerUnsupported);
+    const scope = s.string('node');
+    const nodeSelector = selector(s, 'nodeSelector');
+    if (scope !== undefined && nodeSelector !== undefined) throw s.error('nodeSelector', 'cannot be combined with node');
+    const peerSelector = selector(s, 'peerSelector');
+    if (peerSelector !== undefined && s.has('peerIP')) throw s.error('peerSelector', 'cannot be combined with peerIP');
+    if (peerSelector !== undefined && s.has('asNumber')) throw s.error('asNumber', 'must be empty with peerSelector (each selected node\'s own AS is used)');
+    // Peerings for some other node: nothing of them is this node's business.
+    if ((scope !== undefined && scope !== name) || (nodeSelector !== undefined && !nodeSelector(ownLabels))) continue;
+    // peerIP, or every other node the peerSelector picks (each family both ends have, as Calico).
+    const targets: { address: string; port: number; remoteAs: number; suffix: string }[] = [];
+    if (peerSelector === undefined) {
+      const { address, port } = peerIp(s, 'peerIP', listenPort);
+      const remoteAs = asNumber(s, 'asNumber');
+      if (remoteAs === undefined) throw s.error('asNumber', 'is required with peerIP');
+      targets.push({ address, port, remoteAs, suffix: '' });
+    } else {
+      for (const n of otherNodes.filter((x) => peerSelector(x.labels))) {
+        if (n.ipv4 !== undefined && ipv4Address !== undefined) targets.push({ address: n.ipv4, port: listenPort, remoteAs: n.asNumber, suffix: `/${n.name}` });
+        if (n.ipv6 !== undefined && ipv6Address !== undefined) targets.push({ address: n.ipv6, port: listenPort, remoteAs: n.asNumber, suffix: `/${n.name}${n.ipv4 !== undefined && ipv4Address !== undefined ? '/ipv6' : ''}` });
+      }
+    }
     const keepaliveTime = parseDuration(s, 'keepaliveTime');
     const source = s.string('sourceAddress') ?? 'UseNodeIP';
     if (source !== 'UseNodeIP' && source !== 'None') throw s.error('sourceAddress', `${JSON.stringify(source)} is not UseNodeIP or None`);
-    const nodeIp = isIP(address) === 4 ? ipv4Address : ipv6Address;
     const local = peerSettings.get(d.name);
-    peerSettings.delete(d.name);
+    usedSettings.add(d.name);
     const passive = local?.passive ?? false;
     const holdTime = local?.holdTime;
     const localAsNumber = asNumber(s, 'localASNumber');
@@ -399,41 +434,45 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     if (mode !== undefined && !NEXT_HOP_MODES.includes(mode as NextHopMode)) throw s.error('nextHopMode', `${JSON.stringify(mode)} is not one of ${NEXT_HOP_MODES.join(', ')}`);
     const keepOriginal = s.boolean('keepOriginalNextHop');
     if (keepOriginal !== undefined && mode !== undefined) throw s.error('keepOriginalNextHop', 'cannot be combined with nextHopMode');
-    const ebgp = remoteAs !== (localAsNumber ?? nodeAs);
-    const nextHopMode: NextHopMode = (mode as NextHopMode | undefined) ?? (keepOriginal === true && ebgp ? 'Keep' : 'Auto');
     const allowedLocalAs = s.integer('numAllowedLocalASNumbers', 0, 10) ?? 0;
     // Graceful restart is on for every peer, as Calico's BIRD has it; RFC 4724 §3 gives it 12 bits of seconds.
     const maxRestartTime = parseDuration(s, 'maxRestartTime') ?? DEFAULT_RESTART_TIME;
     if (maxRestartTime > RESTART_TIME_MAX) throw s.error('maxRestartTime', `${maxRestartTime} s is more than the ${RESTART_TIME_MAX} s graceful restart can announce`);
-    const routeReflectorClient = clusterId !== undefined && !ebgp && clusterByAddress.get(address) !== clusterId;
     const peerFilters = s.list('filters').map((v, i) => {
       const f = typeof v === 'string' ? filters.get(v) : undefined;
       if (f === undefined) throw s.error(`filters[${i}]`, `no BGPFilter named ${JSON.stringify(v)}`);
       return f;
     });
     s.done();
-    peers.push({
-      name: d.name,
-      address,
-      port,
-      asNumber: remoteAs,
-      passive,
-      nextHopMode,
-      allowedLocalAs,
-      maxRestartTime: Math.round(maxRestartTime),
-      routeReflectorClient,
-      nodeSpecific: scope !== undefined,
-      filters: peerFilters,
-      addPath: local?.addPath ?? 'Both',
-      ...(local?.maxPrefixes === undefined ? {} : { maxPrefixes: local.maxPrefixes }),
-      ...(localAsNumber === undefined ? {} : { localAsNumber }),
-      ...(keepaliveTime === undefined ? {} : { keepaliveTime }),
-      ...(holdTime === undefined ? {} : { holdTime }),
-      ...(source === 'UseNodeIP' && nodeIp !== undefined ? { sourceAddress: nodeIp } : {}),
-    });
+    for (const { address, port, remoteAs, suffix } of targets) {
+      const ebgp = remoteAs !== (localAsNumber ?? nodeAs);
+      const nextHopMode: NextHopMode = (mode as NextHopMode | undefined) ?? (keepOriginal === true && ebgp ? 'Keep' : 'Auto');
+      const routeReflectorClient = clusterId !== undefined && !ebgp && clusterByAddress.get(address) !== clusterId;
+      const nodeIp = isIP(address) === 4 ? ipv4Address : ipv6Address;
+      peers.push({
+        name: `${d.name}${suffix}`,
+        address,
+        port,
+        asNumber: remoteAs,
+        passive,
+        nextHopMode,
+        allowedLocalAs,
+        maxRestartTime: Math.round(maxRestartTime),
+        routeReflectorClient,
+        nodeSpecific: scope !== undefined,
+        filters: peerFilters,
+        addPath: local?.addPath ?? 'Both',
+        ...(local?.maxPrefixes === undefined ? {} : { maxPrefixes: local.maxPrefixes }),
+        ...(localAsNumber === undefined ? {} : { localAsNumber }),
+        ...(keepaliveTime === undefined ? {} : { keepaliveTime }),
+        ...(holdTime === undefined ? {} : { holdTime }),
+        ...(source === 'UseNodeIP' && nodeIp !== undefined ? { sourceAddress: nodeIp } : {}),
+      });
+    }
   }
 
   for (const [peer, settings] of peerSettings) {
+    if (usedSettings.has(peer)) continue;
     throw new ConfigError(`KbgpConfiguration ${name}`, settings.at, `no BGPPeer named ${JSON.stringify(peer)} for node ${name}`);
   }
 

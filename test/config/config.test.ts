@@ -56,7 +56,11 @@ describe('loadConfig', () => {
     ['a peer port out of range', docs(BASE_NODE, peer('p', '{peerIP: "192.0.2.9:70000", asNumber: 1}')), 'BGPPeer p: spec.peerIP: port 70000 is not 1..65535'],
     ['a misspelt field', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumbr: 1}')), 'BGPPeer p: spec.asNumbr: is not a known field'],
     ['a field kbgp cannot honour yet', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, password: {secretKeyRef: {name: s, key: k}}}')), 'BGPPeer p: spec.password: is not supported by kbgp yet (see the operations issue)'],
-    ['a selector (not yet)', docs(BASE_NODE, peer('p', '{nodeSelector: all(), peerIP: 192.0.2.9, asNumber: 1}')), 'BGPPeer p: spec.nodeSelector: is not supported by kbgp yet (see the operations issue)'],
+    ['a selector that does not parse', docs(BASE_NODE, peer('p', '{nodeSelector: "rack = \'r1\'", peerIP: 192.0.2.9, asNumber: 1}')), 'BGPPeer p: spec.nodeSelector: selector: unexpected \'=\' at column 6'],
+    ['node and nodeSelector together', docs(BASE_NODE, peer('p', '{node: n1, nodeSelector: all(), peerIP: 192.0.2.9, asNumber: 1}')), 'BGPPeer p: spec.nodeSelector: cannot be combined with node'],
+    ['peerSelector with peerIP', docs(BASE_NODE, peer('p', '{peerSelector: all(), peerIP: 192.0.2.9}')), 'BGPPeer p: spec.peerSelector: cannot be combined with peerIP'],
+    ['peerSelector with asNumber', docs(BASE_NODE, peer('p', '{peerSelector: all(), asNumber: 65001}')), 'BGPPeer p: spec.asNumber: must be empty with peerSelector'],
+    ['reversePeering (not yet)', docs(BASE_NODE, peer('p', '{peerSelector: all(), reversePeering: Manual}')), 'BGPPeer p: spec.reversePeering: is not supported by kbgp yet (see the operations issue)'],
     ['a bad keepalive duration', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, keepaliveTime: soon}')), 'BGPPeer p: spec.keepaliveTime: "soon" is not a duration (e.g. 20s, 1m30s)'],
     ['a bad sourceAddress', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, sourceAddress: Auto}')), 'BGPPeer p: spec.sourceAddress: "Auto" is not UseNodeIP or None'],
     ['a Node IPv4 address that is IPv6', docs(node('{bgp: {ipv4Address: "2001:db8::1/64"}}')), 'Node n1: spec.bgp.ipv4Address: "2001:db8::1/64" is not an IPv4 address (with optional /length)'],
@@ -402,5 +406,35 @@ describe('KbgpConfiguration services', () => {
     const c = loadConfig(docs(BASE_NODE, kbgp('{routerId: 192.0.2.1, services: {coalesceWindow: 250ms, minFlapInterval: 30s, advertisePodCIDRs: true}}')), 'n1');
     expect(c.services).toEqual({ coalesceWindow: 0.25, minFlapInterval: 30, advertisePodCIDRs: true });
     expect(() => loadConfig(docs(BASE_NODE, kbgp('{routerId: 192.0.2.1, services: {window: 1s}}')), 'n1')).toThrow('KbgpConfiguration n1: spec.services.window: is not a known field');
+  });
+});
+
+describe('BGPPeer nodeSelector and peerSelector', () => {
+  const labelled = (name: string, labels: string, bgp: string): string => `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${name}, labels: ${labels}}\nspec: {bgp: ${bgp}}`;
+
+  it('applies a peer to the nodes its nodeSelector picks, by this node\'s labels', () => {
+    const file = docs(
+      labelled('n1', '{rack: r1}', '{ipv4Address: 192.0.2.1/24}'),
+      peer('tor-r1', "{nodeSelector: \"rack == 'r1'\", peerIP: 192.0.2.254, asNumber: 65001}"),
+      peer('tor-r2', "{nodeSelector: \"rack == 'r2'\", peerIP: 192.0.2.253, asNumber: 65002}"),
+      peer('everyone', '{nodeSelector: all(), peerIP: 192.0.2.252, asNumber: 65003}'),
+      peer('empty-is-unset', '{nodeSelector: "", peerIP: 192.0.2.251, asNumber: 65004}'),
+    );
+    expect(loadConfig(file, 'n1').peers.map((p) => p.name)).toEqual(['tor-r1', 'everyone', 'empty-is-unset']);
+  });
+
+  it('peers with every other node its peerSelector picks, in each family both ends have, with their AS', () => {
+    const file = docs(
+      labelled('n1', '{role: worker}', '{ipv4Address: 192.0.2.1/24, ipv6Address: "2001:db8::1/64"}'),
+      labelled('rr1', '{role: rr}', '{ipv4Address: 192.0.2.11/24, ipv6Address: "2001:db8::11/64", routeReflectorClusterID: 10.0.0.1}'),
+      labelled('rr2', '{role: rr}', '{ipv4Address: 192.0.2.12/24, asNumber: 64600}'),
+      labelled('w2', '{role: worker}', '{ipv4Address: 192.0.2.2/24}'),
+      peer('to-rrs', "{peerSelector: \"role == 'rr'\"}"),
+    );
+    expect(loadConfig(file, 'n1').peers.map((p) => [p.name, p.address, p.asNumber])).toEqual([
+      ['to-rrs/rr1', '192.0.2.11', 64512],
+      ['to-rrs/rr1/ipv6', '2001:db8::11', 64512],
+      ['to-rrs/rr2', '192.0.2.12', 64600],
+    ]);
   });
 });
