@@ -547,7 +547,7 @@ export class Daemon {
         [...this.peers.values()].map((p) => ({
           address: p.config.address,
           peerAs: p.config.asNumber,
-          peerType: p.config.routeReflectorClient ? 'route reflector client' : p.config.nodeSpecific ? 'node specific' : 'global',
+          peerType: p.config.mesh ? 'node-to-node mesh' : p.config.routeReflectorClient ? 'route reflector client' : p.config.nodeSpecific ? 'node specific' : 'global',
           state: p.session.state,
           stats: p.session.stats,
           received: { ipv4: this.rib.receivedCount(p.config.address, Afi.Ipv4), ipv6: this.rib.receivedCount(p.config.address, Afi.Ipv6) },

@@ -43,6 +43,8 @@ export interface PeerConfig {
   readonly routeReflectorClient: boolean;
   /** The BGPPeer names this node (`node`), rather than every node. */
   readonly nodeSpecific: boolean;
+  /** A node-to-node mesh peering (no BGPPeer: another Node, with nodeToNodeMeshEnabled). */
+  readonly mesh: boolean;
   /** BGPPeer filters: the BGPFilters run, in order, on routes from and to this peer. */
   readonly filters: readonly BgpFilter[];
   /** ADD-PATH (RFC 7911) directions offered to this peer; Calico's BIRD template has `add paths on`. */
@@ -236,6 +238,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   let logLevel = 'info';
   let prefixAdvertisements: PrefixAdvertisement[] = [];
   let meshRestartTime = DEFAULT_RESTART_TIME;
+  let meshEnabled = true;
   let serviceCidrs: ServiceCidrs = { clusterIPs: [], externalIPs: [], loadBalancerIPs: [], aggregation: true };
   let namedCommunities = new Map<string, Community>();
   if (global !== undefined) {
@@ -255,7 +258,8 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     const aggregation = global.spec.string('serviceLoadBalancerAggregation') ?? 'Enabled';
     if (aggregation !== 'Enabled' && aggregation !== 'Disabled') throw global.spec.error('serviceLoadBalancerAggregation', `${JSON.stringify(aggregation)} is not Enabled or Disabled`);
     serviceCidrs = { ...serviceCidrs, aggregation: aggregation === 'Enabled' };
-    global.spec.done(Object.fromEntries(['nodeToNodeMeshEnabled', 'bindMode'].map((k) => [k, NOT_YET])));
+    meshEnabled = global.spec.boolean('nodeToNodeMeshEnabled') ?? meshEnabled;
+    global.spec.done(Object.fromEntries(['bindMode'].map((k) => [k, NOT_YET])));
   }
   // Calico's per-node BGPConfiguration may set only these three, each replacing the default's.
   const perNode = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === `node.${name}`);
@@ -278,14 +282,14 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   nodeDoc?.spec.done();
   // Other nodes' addresses and cluster IDs, for Calico's route reflector client rule and peerSelector.
   const clusterByAddress = new Map<string, string | undefined>();
-  const otherNodes: { name: string; labels: Readonly<Record<string, string>>; ipv4?: string; ipv6?: string; asNumber: number }[] = [];
+  const otherNodes: { name: string; labels: Readonly<Record<string, string>>; ipv4?: string; ipv6?: string; asNumber: number; clusterId?: string }[] = [];
   for (const d of docs.filter((x) => x.kind === 'Node' && x.name !== name)) {
     const b = d.spec.object('bgp');
     const id = clusterIdOf(b);
     const ipv4 = cidrAddress(b, 'ipv4Address', 4);
     const ipv6 = cidrAddress(b, 'ipv6Address', 6);
     for (const a of [ipv4, ipv6]) if (a !== undefined) clusterByAddress.set(a, id);
-    otherNodes.push({ name: d.name, labels: d.labels, ...(ipv4 === undefined ? {} : { ipv4 }), ...(ipv6 === undefined ? {} : { ipv6 }), asNumber: asNumber(b, 'asNumber') ?? globalAs });
+    otherNodes.push({ name: d.name, labels: d.labels, ...(ipv4 === undefined ? {} : { ipv4 }), ...(ipv6 === undefined ? {} : { ipv6 }), asNumber: asNumber(b, 'asNumber') ?? globalAs, ...(id === undefined ? {} : { clusterId: id }) });
   }
   const ownLabels = nodeDoc?.labels ?? {};
 
@@ -445,6 +449,9 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     });
     s.done();
     for (const { address, port, remoteAs, suffix } of targets) {
+      // A global BGPPeer naming this node itself is not a peering (as Calico skips it). The port
+      // counts too: on one host's loopback, two speakers share an address.
+      if ((address === ipv4Address || address === ipv6Address) && port === listenPort) continue;
       const ebgp = remoteAs !== (localAsNumber ?? nodeAs);
       const nextHopMode: NextHopMode = (mode as NextHopMode | undefined) ?? (keepOriginal === true && ebgp ? 'Keep' : 'Auto');
       const routeReflectorClient = clusterId !== undefined && !ebgp && clusterByAddress.get(address) !== clusterId;
@@ -460,6 +467,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
         maxRestartTime: Math.round(maxRestartTime),
         routeReflectorClient,
         nodeSpecific: scope !== undefined,
+      mesh: false,
         filters: peerFilters,
         addPath: local?.addPath ?? 'Both',
         ...(local?.maxPrefixes === undefined ? {} : { maxPrefixes: local.maxPrefixes }),
@@ -468,6 +476,39 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
         ...(holdTime === undefined ? {} : { holdTime }),
         ...(source === 'UseNodeIP' && nodeIp !== undefined ? { sourceAddress: nodeIp } : {}),
       });
+    }
+  }
+
+  // Node-to-node mesh (Calico's default): every other node without a cluster ID is an iBGP peer in
+  // each family both ends have, unless a BGPPeer already names its address. Of each pair, the node
+  // with the lexically greater address (Calico compares the text) is passive, so a reconnect from
+  // the helper side cannot abort a graceful restart. A route reflector leaves the mesh.
+  if (meshEnabled && clusterId === undefined) {
+    const explicit = new Set(peers.map((p) => p.address));
+    for (const n of otherNodes) {
+      if (n.clusterId !== undefined) continue;
+      for (const [theirs, ours, suffix] of [
+        [n.ipv4, ipv4Address, ''],
+        [n.ipv6, ipv6Address, '/ipv6'],
+      ] as const) {
+        if (theirs === undefined || ours === undefined || explicit.has(theirs)) continue;
+        peers.push({
+          name: `mesh/${n.name}${suffix}`,
+          address: theirs,
+          port: listenPort,
+          asNumber: n.asNumber,
+          passive: ours > theirs,
+          nextHopMode: 'Auto',
+          allowedLocalAs: 0,
+          maxRestartTime: meshRestartTime,
+          routeReflectorClient: false,
+          nodeSpecific: false,
+          mesh: true,
+          filters: [],
+          addPath: 'Both',
+          sourceAddress: ours,
+        });
+      }
     }
   }
 

@@ -435,6 +435,43 @@ describe('BGPPeer nodeSelector and peerSelector', () => {
       ['to-rrs/rr1', '192.0.2.11', 64512],
       ['to-rrs/rr1/ipv6', '2001:db8::11', 64512],
       ['to-rrs/rr2', '192.0.2.12', 64600],
+      // And the mesh, Calico's default, with the other worker.
+      ['mesh/w2', '192.0.2.2', 64512],
     ]);
+  });
+});
+
+describe('node-to-node mesh', () => {
+  const n = (name: string, bgp: string): string => `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${name}}\nspec: {bgp: ${bgp}}`;
+  const global = (spec: string): string => `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: ${spec}`;
+
+  it('peers with every other node in each family both have, the lexically greater address passive, with nodeMeshMaxRestartTime', () => {
+    const file = docs(
+      global('{nodeMeshMaxRestartTime: 90s}'),
+      n('n1', '{ipv4Address: 10.0.0.5/24, ipv6Address: "fd00::5/64"}'),
+      n('n2', '{ipv4Address: 10.0.0.10/24}'),
+      n('n3', '{ipv4Address: 10.0.0.3/24, ipv6Address: "fd00::3/64", asNumber: 64600}'),
+    );
+    expect(loadConfig(file, 'n1').peers.map((p) => [p.name, p.address, p.asNumber, p.passive, p.maxRestartTime, p.mesh])).toEqual([
+      // "10.0.0.5" > "10.0.0.10" as text: n1 waits for n2, as Calico's BIRD on n2 expects.
+      ['mesh/n2', '10.0.0.10', 64512, true, 90, true],
+      ['mesh/n3', '10.0.0.3', 64600, true, 90, true],
+      ['mesh/n3/ipv6', 'fd00::3', 64600, true, 90, true],
+    ]);
+    expect(loadConfig(file, 'n2').peers.map((p) => [p.name, p.passive])).toEqual([
+      ['mesh/n1', false],
+      ['mesh/n3', false],
+    ]);
+  });
+
+  it('leaves out route reflectors, and a route reflector leaves the mesh; a BGPPeer to the same address wins; off when disabled', () => {
+    const file = (meshSpec: string): string =>
+      docs(global(meshSpec), n('n1', '{ipv4Address: 10.0.0.1/24}'), n('n2', '{ipv4Address: 10.0.0.2/24}'), n('rr', '{ipv4Address: 10.0.0.9/24, routeReflectorClusterID: 1.1.1.1}'), peer('to-n2', '{peerIP: 10.0.0.2, asNumber: 64512}'));
+    expect(loadConfig(file('{}'), 'n1').peers.map((p) => p.name)).toEqual(['to-n2']);
+    expect(loadConfig(file('{}'), 'rr').peers.map((p) => p.name)).toEqual(['to-n2']);
+    // On n2 itself, the BGPPeer to its own address is no peering.
+    expect(loadConfig(file('{}'), 'n2').peers.map((p) => p.name)).toEqual(['mesh/n1']);
+    expect(loadConfig(file('{nodeToNodeMeshEnabled: false}'), 'n1').peers.map((p) => p.name)).toEqual(['to-n2']);
+    expect(loadConfig(file('{nodeToNodeMeshEnabled: false}'), 'n2').peers.map((p) => p.name)).toEqual([]);
   });
 });
