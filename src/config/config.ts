@@ -230,7 +230,9 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   const daemons = docs.filter((d) => d.kind === 'KbgpConfiguration');
   const name = nodeName ?? process.env.NODE_NAME ?? (daemons.length === 1 ? daemons[0]?.spec.string('nodeName') : undefined);
   if (name === undefined) throw new ConfigError('KbgpConfiguration', 'spec.nodeName', 'no node name: set spec.nodeName, $NODE_NAME or --node');
-  const daemon = daemons.find((d) => (d.spec.has('nodeName') ? d.spec.string('nodeName') : d.name) === name);
+  // This node's own KbgpConfiguration, else the one named `default` (every node's, in a DaemonSet).
+  const daemon =
+    daemons.find((d) => (d.spec.has('nodeName') ? d.spec.string('nodeName') : d.name) === name) ?? daemons.find((d) => d.name === 'default' && !d.spec.has('nodeName'));
 
   const global = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === 'default');
   let globalAs = 64512;
@@ -274,8 +276,10 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
 
   const nodeDoc = docs.find((d) => d.kind === 'Node' && d.name === name);
   const bgp = nodeDoc?.spec.object('bgp');
-  const ipv4Address = bgp === undefined ? undefined : cidrAddress(bgp, 'ipv4Address', 4);
-  const ipv6Address = bgp === undefined ? undefined : cidrAddress(bgp, 'ipv6Address', 6);
+  // Without a Calico Node document, a DaemonSet passes the node's address as $NODE_IP (status.hostIP).
+  const envIp = process.env.NODE_IP;
+  const ipv4Address = (bgp === undefined ? undefined : cidrAddress(bgp, 'ipv4Address', 4)) ?? (envIp !== undefined && isIP(envIp) === 4 ? envIp : undefined);
+  const ipv6Address = (bgp === undefined ? undefined : cidrAddress(bgp, 'ipv6Address', 6)) ?? (envIp !== undefined && isIP(envIp) === 6 ? normalizeAddress(envIp) : undefined);
   const nodeAs = (bgp === undefined ? undefined : asNumber(bgp, 'asNumber')) ?? globalAs;
   const clusterId = bgp === undefined ? undefined : clusterIdOf(bgp);
   if (bgp !== undefined) bgp.done();
@@ -385,7 +389,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     s.done();
   }
   if (routerId === undefined) {
-    throw new ConfigError(`KbgpConfiguration ${name}`, 'spec.routerId', 'no router ID: set it, or give the Node an IPv4 address (spec.bgp.ipv4Address)');
+    throw new ConfigError(`KbgpConfiguration ${name}`, 'spec.routerId', 'no router ID: set it, give the Node an IPv4 address (spec.bgp.ipv4Address), or set $NODE_IP to the node\'s IPv4 address');
   }
 
   const peers: PeerConfig[] = [];

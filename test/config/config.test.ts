@@ -64,7 +64,7 @@ describe('loadConfig', () => {
     ['a bad keepalive duration', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, keepaliveTime: soon}')), 'BGPPeer p: spec.keepaliveTime: "soon" is not a duration (e.g. 20s, 1m30s)'],
     ['a bad sourceAddress', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, sourceAddress: Auto}')), 'BGPPeer p: spec.sourceAddress: "Auto" is not UseNodeIP or None'],
     ['a Node IPv4 address that is IPv6', docs(node('{bgp: {ipv4Address: "2001:db8::1/64"}}')), 'Node n1: spec.bgp.ipv4Address: "2001:db8::1/64" is not an IPv4 address (with optional /length)'],
-    ['no router ID at all', docs(node('{bgp: {}}'), kbgp('{nodeName: n1}')), 'KbgpConfiguration n1: spec.routerId: no router ID: set it, or give the Node an IPv4 address (spec.bgp.ipv4Address)'],
+    ['no router ID at all', docs(node('{bgp: {}}'), kbgp('{nodeName: n1}')), 'KbgpConfiguration n1: spec.routerId: no router ID: set it, give the Node an IPv4 address (spec.bgp.ipv4Address), or set $NODE_IP to the node\'s IPv4 address'],
     ['a router ID that is not dotted quad', docs(BASE_NODE, kbgp('{routerId: "1"}')), 'KbgpConfiguration n1: spec.routerId: "1" is not a dotted-quad router ID'],
     ['a prefix with host bits', docs(BASE_NODE, kbgp('{originate: [{prefix: 10.96.0.1/12}]}')), 'KbgpConfiguration n1: spec.originate[0].prefix: "10.96.0.1/12" has host bits set (the network is 10.96.0.0/12)'],
     ['a community out of range', docs(BASE_NODE, kbgp('{originate: [{prefix: 10.0.0.0/8, communities: ["70000:1"]}]}')), 'KbgpConfiguration n1: spec.originate[0].communities[0]: "70000:1" is not a community (expected aa:nn with both parts 0..65535, or a well-known name)'],
@@ -473,5 +473,20 @@ describe('node-to-node mesh', () => {
     expect(loadConfig(file('{}'), 'n2').peers.map((p) => p.name)).toEqual(['mesh/n1']);
     expect(loadConfig(file('{nodeToNodeMeshEnabled: false}'), 'n1').peers.map((p) => p.name)).toEqual(['to-n2']);
     expect(loadConfig(file('{nodeToNodeMeshEnabled: false}'), 'n2').peers.map((p) => p.name)).toEqual([]);
+  });
+});
+
+describe('one configuration for every node (a DaemonSet)', () => {
+  const kbgpDefault = "apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: default}\nspec: {metricsAddress: '0.0.0.0:9179'}";
+  it('takes the KbgpConfiguration named default when none names the node, and the router ID and address from $NODE_IP', () => {
+    const before = process.env.NODE_IP;
+    process.env.NODE_IP = '192.0.2.77';
+    try {
+      const c = loadConfig(docs(peer('tor', '{peerIP: 192.0.2.1, asNumber: 65001}'), kbgpDefault), 'worker-9');
+      expect([c.nodeName, c.routerId, c.ipv4Address, c.metricsAddress, c.peers[0]?.sourceAddress]).toEqual(['worker-9', '192.0.2.77', '192.0.2.77', { host: '0.0.0.0', port: 9179 }, '192.0.2.77']);
+    } finally {
+      if (before === undefined) delete process.env.NODE_IP;
+      else process.env.NODE_IP = before;
+    }
   });
 });

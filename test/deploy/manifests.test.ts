@@ -319,7 +319,7 @@ describe('the validator fails where kubectl --validate=strict would', () => {
   });
 
   it.each([
-    ['YAML 1.1 reads `yes` as a boolean, as Kubernetes does', 'value: /run/kbgp', 'value: yes', 'DaemonSet kbgp: spec.template.spec.containers[0].env[1].value: must be a string, not the boolean true'],
+    ['YAML 1.1 reads `yes` as a boolean, as Kubernetes does', 'value: /run/kbgp', 'value: yes', 'DaemonSet kbgp: spec.template.spec.containers[0].env[2].value: must be a string, not the boolean true'],
     ['a required field missing', '        - name: kbgp\n', '        - nmae: kbgp\n', 'DaemonSet kbgp: spec.template.spec.containers[0].nmae: unknown field; DaemonSet kbgp: spec.template.spec.containers[0].name: required field missing'],
     ['an enum value misspelt', 'dnsPolicy: ClusterFirstWithHostNet', 'dnsPolicy: ClusterFirstWithHostnet', 'DaemonSet kbgp: spec.template.spec.dnsPolicy: "ClusterFirstWithHostnet" is not one of "ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"'],
     ['a quantity that is not one', 'memory: 512Mi', 'memory: 512MB', 'DaemonSet kbgp: spec.template.spec.containers[0].resources.limits.memory: the string "512MB" is not a quantity (e.g. 50m, 128Mi)'],
@@ -485,10 +485,13 @@ describe('the ConfigMap\'s kbgp configuration loads with kbgp\'s own loader', ()
     expect(nodes.length).toBeGreaterThan(0);
   });
 
-  it.each(nodes)('for node %s ($NODE_NAME, as the DaemonSet sets it)', (node) => {
+  // `default` stands for any node without a configuration of its own.
+  it.each(nodes.map((n) => (n === 'default' ? 'worker-7' : n)))('for node %s ($NODE_NAME and $NODE_IP, as the DaemonSet sets them)', (node) => {
     vi.stubEnv('NODE_NAME', node);
+    vi.stubEnv('NODE_IP', '192.0.2.77');
     const c = loadConfig(text);
     expect(c.nodeName).toBe(node);
+    expect(c.routerId).toBe('192.0.2.77');
     // The probes and the metrics port reach what this node serves.
     expect(c.metricsAddress).toEqual({ host: '0.0.0.0', port });
     // Port 179 is why the container adds NET_BIND_SERVICE.
