@@ -26,7 +26,7 @@ import type { Registry } from 'prom-client';
 import { type Readiness, startOpsServer } from './ops/http.js';
 import { type MetricsView, createMetrics } from './ops/metrics.js';
 import { ControlError, type ControlHandler, startControlServer } from './ops/control.js';
-import { type Json, type RouteView, type StatusView, advertisedView, explainView, lastErrorView, locRibView, negotiatedView, receivedView, wallTime } from './ops/views.js';
+import { type Json, type RouteView, type StatusView, advertisedView, configView, explainView, lastErrorView, locRibView, negotiatedView, receivedView, wallTime } from './ops/views.js';
 
 export interface PeerStatus {
   readonly name: string;
@@ -790,6 +790,7 @@ export class Daemon {
     };
     return {
       '/v1/status': () => this.statusView() as unknown as Json,
+      '/v1/config': () => configView(this.current),
       '/v1/routes': (q) => {
         const view = q.get('view') ?? 'loc-rib';
         const prefixText = q.get('prefix');

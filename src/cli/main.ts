@@ -52,6 +52,15 @@ controlled(program.command('status').description('peers and their sessions, as c
   out(o.json === true ? JSON.stringify(s, null, 2) : renderStatus(s, colour()));
 });
 
+controlled(program.command('config').description('the configuration in force: after defaults, selectors, the mesh and the last reload (JSON)')).action(async (o: ControlOptions) => {
+  out(JSON.stringify(await call<unknown>(resolveSocket(o), '/v1/config'), null, 2));
+});
+
+program
+  .command('version')
+  .description('kbgp\'s version, and the Node.js it runs on')
+  .action(() => out(`kbgp ${program.version() ?? ''} (Node.js ${process.version})`));
+
 controlled(program.command('peers').description('the peers alone, with what each negotiated (JSON)')).action(async (o: ControlOptions) => {
   const s = await call<StatusView>(resolveSocket(o), '/v1/status');
   out(JSON.stringify(s.peers, null, 2));

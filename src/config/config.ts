@@ -214,7 +214,10 @@ function documents(text: string): Doc[] {
   return out;
 }
 
-const NOT_YET = 'is not supported by kbgp yet (see the operations issue)';
+const NOT_YET = 'is not supported by kbgp yet';
+/** Node.js exposes neither TCP_MD5SIG nor IP_MINTTL on its sockets: these cannot be honoured, so they are refused. */
+const MD5 = 'cannot be honoured: TCP MD5 signatures (RFC 2385) need the TCP_MD5SIG socket option, which Node.js does not expose; protect the session another way (a dedicated link, ACLs on the ToR) and leave this unset';
+const GTSM = 'cannot be honoured: the TTL security check (RFC 5082) needs the IP_MINTTL socket option, which Node.js does not expose; leave this unset';
 
 /** Parses and resolves the configuration for `nodeName` (default: the KbgpConfiguration's, or $NODE_NAME). */
 export function loadConfig(text: string, nodeName?: string): NodeConfig {
@@ -261,7 +264,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     if (aggregation !== 'Enabled' && aggregation !== 'Disabled') throw global.spec.error('serviceLoadBalancerAggregation', `${JSON.stringify(aggregation)} is not Enabled or Disabled`);
     serviceCidrs = { ...serviceCidrs, aggregation: aggregation === 'Enabled' };
     meshEnabled = global.spec.boolean('nodeToNodeMeshEnabled') ?? meshEnabled;
-    global.spec.done(Object.fromEntries(['bindMode'].map((k) => [k, NOT_YET])));
+    global.spec.done({ bindMode: NOT_YET, nodeMeshPassword: MD5 });
   }
   // Calico's per-node BGPConfiguration may set only these three, each replacing the default's.
   const perNode = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === `node.${name}`);
@@ -394,8 +397,10 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
 
   const peers: PeerConfig[] = [];
   const peerUnsupported = Object.fromEntries(
-    ['password', 'ttlSecurity', 'reachableBy', 'localWorkloadSelector', 'reversePeering'].map((k) => [k, NOT_YET]),
+    ['reachableBy', 'localWorkloadSelector', 'reversePeering'].map((k) => [k, NOT_YET]),
   );
+  peerUnsupported.password = MD5;
+  peerUnsupported.ttlSecurity = GTSM;
   const usedSettings = new Set<string>();
   const selector = (f: Fields, field: string): ((labels: Readonly<Record<string, string>>) => boolean) | undefined => {
     const text = f.string(field);

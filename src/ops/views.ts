@@ -3,7 +3,8 @@
  * scripts, built from the daemon's views. Times are wall-clock ISO strings; attributes are in the
  * words `birdc show route all` uses.
  */
-import { type PathAttributes, formatPrefix, parsePrefix, prefixContains } from '../bgp/index.js';
+import { type LargeCommunity, type PathAttributes, formatCommunity, formatLargeCommunity, formatPrefix, parsePrefix, prefixContains } from '../bgp/index.js';
+import type { NodeConfig } from '../config/config.js';
 import { describeAttributes } from '../bgp/describe.js';
 import { type DownReason, formatDownReason } from '../fsm/down-reason.js';
 import { familyKeyName, type Negotiated } from '../fsm/negotiate.js';
@@ -175,4 +176,50 @@ function containsText(prefix: string, address: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `kbgp config`: the configuration in force, after defaults, selectors and the mesh. */
+export function configView(c: NodeConfig): Json {
+  const communities = (cs: readonly number[]): string[] => cs.map(formatCommunity);
+  const large = (cs: readonly LargeCommunity[]): string[] => cs.map(formatLargeCommunity);
+  const view = {
+    nodeName: c.nodeName,
+    asNumber: c.asNumber,
+    routerId: c.routerId,
+    ipv4Address: c.ipv4Address ?? null,
+    ipv6Address: c.ipv6Address ?? null,
+    listen: { address: c.listenAddress, port: c.listenPort },
+    routeReflectorClusterID: c.clusterId ?? null,
+    maxPaths: c.maxPaths,
+    alwaysCompareMed: c.alwaysCompareMed,
+    timers: c.timers,
+    gracefulRestart: { ...c.gracefulRestart, nodeMeshMaxRestartTime: c.meshRestartTime },
+    serviceClusterIPs: c.serviceCidrs.clusterIPs.map(formatPrefix),
+    serviceExternalIPs: c.serviceCidrs.externalIPs.map(formatPrefix),
+    serviceLoadBalancerIPs: c.serviceCidrs.loadBalancerIPs.map(formatPrefix),
+    serviceLoadBalancerAggregation: c.serviceCidrs.aggregation ? 'Enabled' : 'Disabled',
+    services: c.services,
+    prefixAdvertisements: c.prefixAdvertisements.map((a) => ({ cidr: formatPrefix(a.cidr), communities: communities(a.communities), largeCommunities: large(a.largeCommunities) })),
+    originate: c.originate.map((r) => ({ prefix: formatPrefix(r.prefix), communities: communities(r.communities), largeCommunities: large(r.largeCommunities) })),
+    metricsAddress: c.metricsAddress === undefined ? null : `${c.metricsAddress.host}:${c.metricsAddress.port}`,
+    peers: c.peers.map((p) => ({
+      name: p.name,
+      address: p.address,
+      port: p.port,
+      asNumber: p.asNumber,
+      localASNumber: p.localAsNumber ?? null,
+      type: p.mesh ? 'node-to-node mesh' : p.routeReflectorClient ? 'route reflector client' : p.nodeSpecific ? 'node specific' : 'global',
+      passive: p.passive,
+      nextHopMode: p.nextHopMode,
+      addPath: p.addPath,
+      maxRestartTime: p.maxRestartTime,
+      keepaliveTime: p.keepaliveTime ?? null,
+      holdTime: p.holdTime ?? null,
+      sourceAddress: p.sourceAddress ?? null,
+      numAllowedLocalASNumbers: p.allowedLocalAs,
+      maxPrefixes: p.maxPrefixes === undefined ? null : { ...p.maxPrefixes },
+      filters: p.filters.map((f) => f.name),
+    })),
+  };
+  return view as unknown as Json;
 }

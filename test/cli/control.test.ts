@@ -93,6 +93,8 @@ describe('kbgp CLI over the control socket', () => {
     expect(text).toMatch(/\| PEER ADDRESS \| PEER TYPE \| PEER AS \| STATE \| SINCE +\| INFO +\| RECEIVED\/ACCEPTED\/ADVERTISED \|/);
     expect(text).toMatch(new RegExp(`\\| ${PEER.replace(/\./g, '\\.')} +\\| global +\\| 65015 +\\| up +\\| \\d\\d:\\d\\d:\\d\\d \\| Established \\| 1/1/4 +\\|`));
     expect(text).toContain('Services: manifests ');
+    const config = await call<{ nodeName: string; serviceClusterIPs: string[]; peers: { name: string; type: string; maxRestartTime: number }[] }>(socket, '/v1/config');
+    expect(config).toMatchObject({ nodeName: 'cli-node', serviceClusterIPs: ['10.96.0.0/12'], peers: [{ name: `peer-${PEER.replace(/\./g, '-')}`, type: 'global', maxRestartTime: 120 }] });
   });
 
   it('routes: Loc-RIB with the best marked, a peer\'s received and advertised views, one prefix', async () => {
