@@ -61,6 +61,17 @@ spec:
   peerIP: 127.0.0.11
   asNumber: 64512
 ---
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata:
+  name: node-a-to-local-router
+spec:
+  # A BIRD or FRR you start on 127.0.0.13 (AS 65013) to see the demo's routes in a real router:
+  # see the README. node-a only waits for it (passive), so without one nothing is logged.
+  node: node-a
+  peerIP: 127.0.0.13
+  asNumber: 65013
+---
 apiVersion: kbgp.io/v1alpha1
 kind: KbgpConfiguration
 metadata:
@@ -70,6 +81,9 @@ spec:
   listenAddress: 127.0.0.11
   timers:
     connectDelay: 0.5s
+  peerSettings:
+    - peer: node-a-to-local-router
+      passive: true
 ---
 apiVersion: kbgp.io/v1alpha1
 kind: KbgpConfiguration
