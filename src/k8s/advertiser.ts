@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import type { LargeCommunity, Prefix } from '../bgp/index.js';
 import type { ServiceCidrs, ServiceSettings } from '../config/config.js';
-import type { Clock } from '../fsm/clock.js';
+import type { Clock, TimerHandle } from '../fsm/clock.js';
 import { IntentSmoother } from './churn.js';
 import { annotationProblems, decide } from './decide.js';
 import type { Decision, Intent } from './intent.js';
@@ -56,6 +56,7 @@ export class EmptySource implements ClusterSource {
 export class ServiceAdvertiser {
   private synced = false;
   private problems = '';
+  private pending: TimerHandle | undefined;
 
   private smoother: IntentSmoother;
 
@@ -67,8 +68,13 @@ export class ServiceAdvertiser {
     this.smoother = this.newSmoother();
   }
 
+  /**
+   * The coalescing window is applied before deciding, not after: a decision reads every service,
+   * so one per event would cost O(services) per event (10,000 services created at once would be
+   * 10^8 steps). The smoother then only holds flapping prefixes down.
+   */
   private newSmoother(): IntentSmoother {
-    return new IntentSmoother({ windowMs: this.o.settings.coalesceWindow * 1000, minIntervalMs: this.o.settings.minFlapInterval * 1000 }, this.o.clock, (intents) => this.handOver(intents));
+    return new IntentSmoother({ windowMs: 0, minIntervalMs: this.o.settings.minFlapInterval * 1000 }, this.o.clock, (intents) => this.handOver(intents));
   }
 
   /** New ranges or settings (a configuration reload): decided again, and handed over at once. */
@@ -91,6 +97,8 @@ export class ServiceAdvertiser {
   stop(): void {
     this.source.stop();
     this.smoother.stop();
+    this.pending?.cancel();
+    this.pending = undefined;
   }
 
   /** What is advertised now and why, and what is not and why (for the CLI). */
@@ -113,17 +121,23 @@ export class ServiceAdvertiser {
   }
 
   private changed(): void {
+    if (this.synced) {
+      // Within the window every change is folded into one decision, taken at its end.
+      this.pending ??= this.o.clock.schedule(this.o.settings.coalesceWindow * 1000, () => {
+        this.pending = undefined;
+        this.decideNow();
+      });
+      return;
+    }
     const status = this.source.status();
     // Until every initial list is in, the state is partial: deciding on it could withdraw routes.
     if (!status.synced) return;
     this.decideNow();
-    if (!this.synced) {
-      this.synced = true;
-      // The first complete set goes at once, not after the window: the restart waits for it.
-      this.smoother.flush();
-      this.o.logger.info({ source: status.source, prefixes: this.smoother.current.intents.length }, 'cluster state synced: service routes handed to the RIB');
-      this.sink.complete();
-    }
+    this.synced = true;
+    // The first complete set goes at once, not after the window: the restart waits for it.
+    this.smoother.flush();
+    this.o.logger.info({ source: status.source, prefixes: this.smoother.current.intents.length }, 'cluster state synced: service routes handed to the RIB');
+    this.sink.complete();
   }
 
   private decideNow(): void {
