@@ -22,9 +22,8 @@ import { EmptySource, ServiceAdvertiser } from './k8s/advertiser.js';
 import type { Decision } from './k8s/intent.js';
 import type { ClusterSource, SourceStatus } from './k8s/source.js';
 import type { Server as HttpServer } from 'node:http';
-import type { Registry } from 'prom-client';
 import { type Readiness, startOpsServer } from './ops/http.js';
-import { type MetricsView, createMetrics } from './ops/metrics.js';
+import { type Metrics, type MetricsView, createMetrics } from './ops/metrics.js';
 import { ControlError, type ControlHandler, startControlServer } from './ops/control.js';
 import { type Json, type RouteView, type StatusView, advertisedView, configView, explainView, lastErrorView, locRibView, negotiatedView, receivedView, wallTime } from './ops/views.js';
 
@@ -158,7 +157,9 @@ export class Daemon {
   /** Origination not complete yet: End-of-RIB waits while any is listed. */
   private readonly originationPending = new Set<string>(['services']);
   private readonly advertiser: ServiceAdvertiser;
-  private registry: Registry | undefined;
+  private metrics: Metrics | undefined;
+  /** Cluster changes handed to the RIB, waiting for the flush that writes their UPDATEs. */
+  private latencyFrom: number[] = [];
   private ops: HttpServer | undefined;
   private control: HttpServer | undefined;
   /** The selection deferral time ran out: peers' End-of-RIB are no longer waited for. */
@@ -192,7 +193,10 @@ export class Daemon {
       deps.cluster ?? new EmptySource(),
       { nodeName: current.nodeName, serviceCidrs: current.serviceCidrs, settings: current.services, clock: this.clock, logger: deps.logger.child({ component: 'services' }) },
       {
-        originate: (routes) => this.setOriginated(routes, 'services'),
+        originate: (routes, since) => {
+          this.setOriginated(routes, 'services');
+          if (since !== undefined) this.latencyFrom.push(since);
+        },
         complete: () => this.originationComplete('services'),
       },
     );
@@ -251,6 +255,11 @@ export class Daemon {
       this.pumpEveryone = false;
       this.toPump.clear();
       for (const p of peers) if (p.up) p.session.pump();
+      if (this.latencyFrom.length > 0) {
+        const now = this.clock.now();
+        for (const since of this.latencyFrom) this.metrics?.observeServiceLatency((now - since) / 1000);
+        this.latencyFrom = [];
+      }
     });
   }
 
@@ -764,9 +773,9 @@ export class Daemon {
     this.advertiser.start();
     const m = this.config.metricsAddress;
     if (m !== undefined) {
-      this.registry = createMetrics(this.metricsView());
+      this.metrics = createMetrics(this.metricsView());
       try {
-        this.ops = await startOpsServer(m.host, m.port, { registry: this.registry, readiness: () => this.readiness() });
+        this.ops = await startOpsServer(m.host, m.port, { registry: this.metrics.registry, readiness: () => this.readiness() });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         throw Object.assign(new Error(`cannot serve metrics on ${m.host} port ${m.port} (KbgpConfiguration metricsAddress): ${code === 'EADDRINUSE' ? 'the port is in use' : (e as Error).message}`), { explained: true });

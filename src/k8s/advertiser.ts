@@ -25,8 +25,11 @@ export interface ServiceRoute {
 }
 
 export interface AdvertiserSink {
-  /** The complete set this node should originate now (the RIB sends the difference). */
-  originate(routes: readonly ServiceRoute[]): void;
+  /**
+   * The complete set this node should originate now (the RIB sends the difference). `since`: the
+   * clock time of the oldest cluster change it reflects, for the change-to-UPDATE latency.
+   */
+  originate(routes: readonly ServiceRoute[], since: number | undefined): void;
   /** The first complete set has been handed over. */
   complete(): void;
 }
@@ -57,6 +60,8 @@ export class ServiceAdvertiser {
   private synced = false;
   private problems = '';
   private pending: TimerHandle | undefined;
+  /** Clock time of the oldest change not handed over yet. */
+  private firstChange: number | undefined;
 
   private smoother: IntentSmoother;
 
@@ -122,6 +127,7 @@ export class ServiceAdvertiser {
 
   private changed(): void {
     if (this.synced) {
+      this.firstChange ??= this.o.clock.now();
       // Within the window every change is folded into one decision, taken at its end.
       this.pending ??= this.o.clock.schedule(this.o.settings.coalesceWindow * 1000, () => {
         this.pending = undefined;
@@ -159,6 +165,11 @@ export class ServiceAdvertiser {
   }
 
   private handOver(intents: readonly Intent[]): void {
-    this.sink.originate(intents.map((i) => ({ prefix: i.prefix, communities: i.communities, largeCommunities: i.largeCommunities })));
+    const since = this.firstChange;
+    this.firstChange = undefined;
+    this.sink.originate(
+      intents.map((i) => ({ prefix: i.prefix, communities: i.communities, largeCommunities: i.largeCommunities })),
+      since,
+    );
   }
 }

@@ -3,7 +3,7 @@
  * path counts for them. Labels stay bounded: per peer, per family, per message type or
  * NOTIFICATION code, per Kubernetes resource; never per prefix.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MESSAGE_TYPE_NAMES, type SessionStats } from '../fsm/session.js';
 import type { State } from '../fsm/state-machine.js';
 import type { Decision } from '../k8s/intent.js';
@@ -32,8 +32,20 @@ export interface MetricsView {
 
 const AFIS = ['ipv4', 'ipv6'] as const;
 
-export function createMetrics(view: MetricsView, o: { readonly processMetrics?: boolean } = {}): Registry {
+export interface Metrics {
+  readonly registry: Registry;
+  /** A Kubernetes change reached the peers' sockets this many seconds after it happened. */
+  observeServiceLatency(seconds: number): void;
+}
+
+export function createMetrics(view: MetricsView, o: { readonly processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
+  const latency = new Histogram({
+    name: 'kbgp_service_change_to_update_seconds',
+    help: 'From a Kubernetes change (the first of a coalesced burst) to the UPDATEs it caused being written to the peers\' sockets; includes the coalescing window.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
+    registers: [registry],
+  });
   if (o.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'kbgp_process_' });
   const peerLabels = (p: PeerMetrics): { peer: string; peer_as: string; peer_type: string } => ({ peer: p.address, peer_as: String(p.peerAs), peer_type: p.peerType });
 
@@ -196,5 +208,5 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
       for (const [reason, n] of counts) this.set({ reason }, n);
     },
   });
-  return registry;
+  return { registry, observeServiceLatency: (seconds) => latency.observe(seconds) };
 }
