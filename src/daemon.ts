@@ -690,7 +690,10 @@ export class Daemon {
    */
   private importPolicy(peer: Peer): ImportPolicy | undefined {
     const filters = peer.filters.filter((f) => f.importV4.length > 0 || f.importV6.length > 0);
-    const services = this.serviceRanges;
+    // A route reflector passes its clients' service routes on (the leaves' ECMP depends on it),
+    // as Calico's reflectors do; kbgp programs no kernel routes, so reflecting them takes no
+    // traffic from the node itself.
+    const services = this.current.clusterId === undefined ? this.serviceRanges : [];
     if (filters.length === 0 && services.length === 0) return undefined;
     const ctx = { direction: 'import', peerType: this.peerType(peer) } as const;
     return (prefix, received) => {

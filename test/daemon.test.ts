@@ -30,6 +30,8 @@ interface NodeSpec {
   peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string; maxPrefixes?: string; maxRestartTime?: string; filters?: string[] }[];
   /** More documents (BGPFilters), as YAML text. */
   extraDocs?: string[];
+  /** Node routeReflectorClusterID. */
+  clusterId?: string;
   originate?: { prefix: string; communities?: string[]; largeCommunities?: string[] }[];
   /** KbgpConfiguration gracefulRestart, as YAML flow text. */
   gracefulRestart?: string;
@@ -38,7 +40,7 @@ interface NodeSpec {
 function yaml(n: NodeSpec): string {
   const docs = [
     `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: ${n.asn}, listenPort: ${n.port}}`,
-    `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${n.name}}\nspec: {bgp: {ipv4Address: ${n.address}/32}}`,
+    `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${n.name}}\nspec: {bgp: {ipv4Address: ${n.address}/32${n.clusterId === undefined ? '' : `, routeReflectorClusterID: ${n.clusterId}`}}}`,
     ...n.peers.map((p) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ${p.name}}\nspec: {peerIP: "${p.address}:${p.port ?? n.port}", asNumber: ${p.asn}${p.maxRestartTime === undefined ? '' : `, maxRestartTime: ${p.maxRestartTime}`}${p.filters === undefined ? '' : `, filters: [${p.filters.join(', ')}]`}}`),
     ...(n.extraDocs ?? []),
     `apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: ${n.name}}\nspec:\n  nodeName: ${n.name}\n  listenAddress: ${n.address}\n  timers: {connectDelay: 0.1s, connectRetryTime: 0.5s, errorWaitMin: 0.5s, errorWaitMax: 1s}\n` +
@@ -412,6 +414,23 @@ describe('kbgp against a raw peer', () => {
     const b = await established(d, '127.0.2.12', 65002);
     await until(() => b.received.some((m) => m.type === MessageType.Update && m.nlri.some((p) => formatPrefix(p) === '10.1.1.0/24')), 3000, 'the ordinary route at B');
     expect(b.received.flatMap((m) => (m.type === MessageType.Update ? m.nlri.map(formatPrefix) : [])).sort()).toEqual(['10.1.1.0/24', '10.96.0.0/12', '203.0.113.0/24']);
+  });
+
+  it('as a route reflector, passes its clients\' routes inside the service ranges on', async () => {
+    const svc = 'apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: 64512, listenPort: 11182, serviceClusterIPs: [{cidr: 10.96.0.0/12}]}';
+    const text = yaml({ name: 'k', address: '127.0.2.10', asn: 64512, port: 11182, clusterId: '10.0.0.1', peers: [{ name: 'raw', address: '127.0.2.11', asn: 64512, passive: true }, { name: 'raw2', address: '127.0.2.12', asn: 64512, passive: true }] })
+      .split('\n---\n')
+      .map((d) => (d.includes('kind: BGPConfiguration') ? svc : d))
+      .join('\n---\n');
+    const d = new Daemon(loadConfig(text, 'k'), { logger });
+    running.push(d);
+    await d.start();
+    const a = await established(d, '127.0.2.11', 64512);
+    a.send(update({ attrs: [...MANDATORY_4, ...attr(0x40, 5, u32(100))], nlri: [32, 10, 96, 0, 10] }));
+    await until(() => d.received('127.0.2.11').length === 1, 2000, 'the client\'s /32');
+    expect(d.received('127.0.2.11')[0]?.ineligible).toBeUndefined();
+    const b = await established(d, '127.0.2.12', 64512);
+    await until(() => b.received.some((m) => m.type === MessageType.Update && m.nlri.some((p) => formatPrefix(p) === '10.96.0.10/32')), 3000, 'the /32 reflected to the other client');
   });
 
   describe('graceful restart, kbgp restarting (RFC 4724 §4.1)', { timeout: 15_000 }, () => {

@@ -397,7 +397,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
 
   const peers: PeerConfig[] = [];
   const peerUnsupported = Object.fromEntries(
-    ['reachableBy', 'localWorkloadSelector', 'reversePeering'].map((k) => [k, NOT_YET]),
+    ['reachableBy', 'localWorkloadSelector'].map((k) => [k, NOT_YET]),
   );
   peerUnsupported.password = MD5;
   peerUnsupported.ttlSecurity = GTSM;
@@ -413,7 +413,9 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     }
   };
   for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
-    const s = d.spec.allow(['node', 'nodeSelector', 'peerIP', 'peerSelector', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers', 'maxRestartTime', 'filters'], peerUnsupported);
+    const s = d.spec.allow(['node', 'nodeSelector', 'peerIP', 'peerSelector', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers', 'maxRestartTime', 'filters', 'reversePeering'], peerUnsupported);
+    const reverse = s.string('reversePeering') ?? 'Auto';
+    if (reverse !== 'Auto' && reverse !== 'Manual') throw s.error('reversePeering', `${JSON.stringify(reverse)} is not Auto or Manual`);
     const scope = s.string('node');
     const nodeSelector = selector(s, 'nodeSelector');
     if (scope !== undefined && nodeSelector !== undefined) throw s.error('nodeSelector', 'cannot be combined with node');
@@ -488,6 +490,42 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     }
   }
 
+  // reversePeering Auto (Calico's default): a BGPPeer whose peerSelector picks this node makes this
+  // node peer back with every node the BGPPeer applies to, so one BGPPeer configures both ends.
+  for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
+    const s = d.spec;
+    const picks = selector(s, 'peerSelector');
+    if (picks === undefined || (s.string('reversePeering') ?? 'Auto') !== 'Auto' || !picks(ownLabels)) continue;
+    const scope = s.string('node');
+    const nodeSelector = selector(s, 'nodeSelector');
+    const present = new Set(peers.map((p) => p.address));
+    for (const n of otherNodes.filter((x) => (scope !== undefined ? x.name === scope : nodeSelector === undefined || nodeSelector(x.labels)))) {
+      for (const [theirs, ours, suffix] of [
+        [n.ipv4, ipv4Address, ''],
+        [n.ipv6, ipv6Address, '/ipv6'],
+      ] as const) {
+        if (theirs === undefined || ours === undefined || present.has(theirs)) continue;
+        const ebgp = n.asNumber !== nodeAs;
+        peers.push({
+          name: `${d.name}/reverse/${n.name}${suffix}`,
+          address: theirs,
+          port: listenPort,
+          asNumber: n.asNumber,
+          passive: false,
+          nextHopMode: 'Auto',
+          allowedLocalAs: 0,
+          maxRestartTime: DEFAULT_RESTART_TIME,
+          routeReflectorClient: clusterId !== undefined && !ebgp && n.clusterId !== clusterId,
+          nodeSpecific: scope !== undefined,
+          mesh: false,
+          filters: [],
+          addPath: 'Both',
+          sourceAddress: ours,
+        });
+      }
+    }
+  }
+
   // Node-to-node mesh (Calico's default): every other node without a cluster ID is an iBGP peer in
   // each family both ends have, unless a BGPPeer already names its address. Of each pair, the node
   // with the lexically greater address (Calico compares the text) is passive, so a reconnect from
@@ -523,6 +561,9 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
 
   for (const [peer, settings] of peerSettings) {
     if (usedSettings.has(peer)) continue;
+    // The `default` KbgpConfiguration serves every node: a peer some nodes do not have is no error.
+    const peerExists = docs.some((d) => d.kind === 'BGPPeer' && d.name === peer);
+    if (daemon?.name === 'default' && peerExists) continue;
     throw new ConfigError(`KbgpConfiguration ${name}`, settings.at, `no BGPPeer named ${JSON.stringify(peer)} for node ${name}`);
   }
 

@@ -62,7 +62,7 @@ describe('loadConfig', () => {
     ['node and nodeSelector together', docs(BASE_NODE, peer('p', '{node: n1, nodeSelector: all(), peerIP: 192.0.2.9, asNumber: 1}')), 'BGPPeer p: spec.nodeSelector: cannot be combined with node'],
     ['peerSelector with peerIP', docs(BASE_NODE, peer('p', '{peerSelector: all(), peerIP: 192.0.2.9}')), 'BGPPeer p: spec.peerSelector: cannot be combined with peerIP'],
     ['peerSelector with asNumber', docs(BASE_NODE, peer('p', '{peerSelector: all(), asNumber: 65001}')), 'BGPPeer p: spec.asNumber: must be empty with peerSelector'],
-    ['reversePeering (not yet)', docs(BASE_NODE, peer('p', '{peerSelector: all(), reversePeering: Manual}')), 'BGPPeer p: spec.reversePeering: is not supported by kbgp yet'],
+    ['a reversePeering that is neither', docs(BASE_NODE, peer('p', '{peerSelector: all(), reversePeering: Sometimes}')), 'BGPPeer p: spec.reversePeering: "Sometimes" is not Auto or Manual'],
     ['a bad keepalive duration', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, keepaliveTime: soon}')), 'BGPPeer p: spec.keepaliveTime: "soon" is not a duration (e.g. 20s, 1m30s)'],
     ['a bad sourceAddress', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, sourceAddress: Auto}')), 'BGPPeer p: spec.sourceAddress: "Auto" is not UseNodeIP or None'],
     ['a Node IPv4 address that is IPv6', docs(node('{bgp: {ipv4Address: "2001:db8::1/64"}}')), 'Node n1: spec.bgp.ipv4Address: "2001:db8::1/64" is not an IPv4 address (with optional /length)'],
@@ -440,6 +440,16 @@ describe('BGPPeer nodeSelector and peerSelector', () => {
       // And the mesh, Calico's default, with the other worker.
       ['mesh/w2', '192.0.2.2', 64512],
     ]);
+    // reversePeering Auto: a node the peerSelector picks peers back with every node the BGPPeer applies to.
+    expect(loadConfig(file, 'rr1').peers.map((p) => [p.name, p.address, p.routeReflectorClient])).toEqual([
+      ['to-rrs/rr2', '192.0.2.12', false],
+      ['to-rrs/reverse/n1', '192.0.2.1', true],
+      ['to-rrs/reverse/n1/ipv6', '2001:db8::1', true],
+      ['to-rrs/reverse/w2', '192.0.2.2', true],
+    ]);
+    const manual = file.replace('peerSelector: \"role == \'rr\'\"', 'peerSelector: \"role == \'rr\'\", reversePeering: Manual');
+    expect(manual).not.toBe(file);
+    expect(loadConfig(manual, 'rr1').peers.map((p) => p.name)).toEqual(['to-rrs/rr2']);
   });
 });
 
