@@ -24,7 +24,7 @@
  * complete even when the set is empty; the minimum interval still applies to it.
  */
 import type { Clock, TimerHandle } from '../fsm/clock.js';
-import type { LargeCommunity, Prefix } from '../bgp/index.js';
+import { Afi, type LargeCommunity, type Prefix, formatIpv4, formatIpv6, formatPrefix } from '../bgp/index.js';
 import type { Decision, Intent, NotAdvertised } from './intent.js';
 
 export interface ChurnOptions {
@@ -256,33 +256,9 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 /** A host route as its address (as the other not-advertised entries name service IPs), a range in CIDR form. */
 function formatAddress(p: Prefix): string {
-  if (typeof p.address === 'number') {
-    const a = p.address;
-    const text = [a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff].join('.');
-    return p.length === 32 ? text : `${text}/${p.length}`;
-  }
-  const text = formatIpv6(p.address);
-  return p.length === 128 ? text : `${text}/${p.length}`;
-}
-
-/** RFC 5952 §4: lower case, no leading zeros, the longest run (first if tied) of two or more zero groups as `::`. */
-function formatIpv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+  const host = p.length === (p.afi === Afi.Ipv4 ? 32 : 128);
+  if (!host) return formatPrefix(p);
+  return p.afi === Afi.Ipv4 ? formatIpv4(p.address) : formatIpv6(p.address);
 }
 
 function formatSeconds(ms: number): string {
