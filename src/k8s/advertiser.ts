@@ -60,8 +60,10 @@ export class ServiceAdvertiser {
   private synced = false;
   private problems = '';
   private pending: TimerHandle | undefined;
-  /** Clock time of the oldest change not handed over yet. */
+  /** Clock time of the oldest change not decided on yet. */
   private firstChange: number | undefined;
+  /** ... and of the one the last decision reflects, until it is handed over (or changes nothing). */
+  private decidedSince: number | undefined;
 
   private smoother: IntentSmoother;
 
@@ -147,6 +149,10 @@ export class ServiceAdvertiser {
   }
 
   private decideNow(): void {
+    // A decision that changes no route hands nothing over: its changes must not be counted
+    // against the next one.
+    this.decidedSince = this.firstChange;
+    this.firstChange = undefined;
     const state = this.source.state();
     const problems = annotationProblems(state.services).join('; ');
     if (problems !== this.problems && problems !== '') this.o.logger.warn({ problems }, 'service annotations not understood (the rest of each service is used)');
@@ -165,8 +171,8 @@ export class ServiceAdvertiser {
   }
 
   private handOver(intents: readonly Intent[]): void {
-    const since = this.firstChange;
-    this.firstChange = undefined;
+    const since = this.decidedSince;
+    this.decidedSince = undefined;
     this.sink.originate(
       intents.map((i) => ({ prefix: i.prefix, communities: i.communities, largeCommunities: i.largeCommunities })),
       since,
