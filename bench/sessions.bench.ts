@@ -30,7 +30,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config/config.js';
 import { Daemon } from '../src/daemon.js';
 import type { PeerCounters, PeersCommand, PeersReport } from './session-peers.js';
-import { Child, DeadlineError } from './propagation/child.js';
+import { Child, DeadlineError, serveKbgpChild } from './propagation/child.js';
 
 const KBGP_CHILD = '--kbgp-child';
 const LISTEN_ADDRESS = '127.0.5.1';
@@ -147,15 +147,7 @@ function runKbgpChild(): void {
     process.exit(0);
   };
 
-  process.on('message', (raw: unknown) => {
-    const c = raw as KbgpCommand; // our own parent, over our own channel
-    const fail = (e: unknown): void => send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-    if (c.type === 'start') start(c).catch(fail);
-    else if (c.type === 'sample') send({ type: 'sample', sample: sample(c.gc) });
-    else stop().catch(fail);
-  });
-  process.on('disconnect', () => void stop());
-  send({ type: 'ready' });
+  serveKbgpChild<Extract<KbgpCommand, { type: 'start' }>, ReturnType<typeof sample>>({ start, sample, stop });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -132,6 +132,14 @@ function rangesOf(c: NodeConfig): Prefix[] {
   return [...ranges.values()];
 }
 
+/** Why a listener could not bind, in an operator's words. */
+function bindProblem(e: NodeJS.ErrnoException): string {
+  if (e.code === 'EADDRINUSE') return 'the port is in use';
+  if (e.code === 'EACCES') return 'no permission to bind (ports below 1024 need CAP_NET_BIND_SERVICE)';
+  if (e.code === 'EADDRNOTAVAIL') return 'the address is not on this host';
+  return e.message;
+}
+
 /** Quiet time after the last RIB change before emptied prefixes are deleted from the trie. */
 const PRUNE_AFTER_MS = 1000;
 
@@ -755,9 +763,13 @@ export class Daemon {
     const server = createServer((socket) => this.incoming(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const failed = (e: NodeJS.ErrnoException): void => {
+        this.server = undefined;
+        reject(new Error(`cannot listen on ${this.config.listenAddress} port ${this.config.listenPort}: ${bindProblem(e)}`));
+      };
+      server.once('error', failed);
       server.listen({ host: this.config.listenAddress, port: this.config.listenPort }, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         resolve();
       });
     });
@@ -780,8 +792,7 @@ export class Daemon {
       try {
         this.ops = await startOpsServer(m.host, m.port, { registry: this.metrics.registry, readiness: () => this.readiness() });
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw Object.assign(new Error(`cannot serve metrics on ${m.host} port ${m.port} (KbgpConfiguration metricsAddress): ${code === 'EADDRINUSE' ? 'the port is in use' : (e as Error).message}`), { explained: true });
+        throw new Error(`cannot serve metrics on ${m.host} port ${m.port} (KbgpConfiguration metricsAddress): ${bindProblem(e as NodeJS.ErrnoException)}`);
       }
       this.deps.logger.info({ address: m.host, port: m.port }, 'serving /metrics, /healthz, /readyz');
     }

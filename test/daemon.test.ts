@@ -150,6 +150,13 @@ describe('kbgp against kbgp', () => {
     expect(atA).toEqual(['10.0.8.0/24 via 127.0.2.8', 'fd00:fdea::/64 via ::1']);
   });
 
+  it('says which listener could not bind and why', async () => {
+    await startNode({ name: 'a', address: '127.0.2.7', asn: 64512, port: 11184, peers: [] });
+    const second = new Daemon(loadConfig(yaml({ name: 'b', address: '127.0.2.7', asn: 64512, port: 11184, peers: [] }), 'b'), { logger });
+    await expect(second.start()).rejects.toThrow('cannot listen on 127.0.2.7 port 11184: the port is in use');
+    await second.stop();
+  });
+
   it('settles two simultaneous connections on exactly one session', async () => {
     const a = await startNode({ name: 'a', address: '127.0.2.3', asn: 64512, port: 11181, peers: [{ name: 'to-b', address: '127.0.2.4', asn: 64512 }] });
     const b = await startNode({ name: 'b', address: '127.0.2.4', asn: 64512, port: 11181, peers: [{ name: 'to-a', address: '127.0.2.3', asn: 64512 }] });

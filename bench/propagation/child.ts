@@ -107,3 +107,24 @@ export class Child<C extends object, R extends Report> {
     }
   }
 }
+
+/**
+ * The child's side of a forked kbgp: `start` with its configuration, `sample` (after a GC when
+ * asked), `stop`; failures are reported as 'error', and a parent gone stops the child.
+ */
+export function serveKbgpChild<S extends { readonly type: 'start' }, T>(h: {
+  readonly start: (c: S) => Promise<void>;
+  readonly sample: (gc: boolean) => T;
+  readonly stop: () => Promise<void>;
+}): void {
+  const send = (r: object): void => void process.send?.(r);
+  process.on('message', (raw: unknown) => {
+    const c = raw as S | { readonly type: 'sample'; readonly gc: boolean } | { readonly type: 'stop' }; // our own parent, over our own channel
+    const fail = (e: unknown): void => send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+    if (c.type === 'start') h.start(c as S).catch(fail);
+    else if (c.type === 'sample') send({ type: 'sample', sample: h.sample((c as { gc: boolean }).gc) });
+    else h.stop().catch(fail);
+  });
+  process.on('disconnect', () => void h.stop());
+  send({ type: 'ready' });
+}

@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { Daemon } from '../../src/daemon.js';
 import { systemClock } from '../../src/fsm/clock.js';
 import { KubernetesApiSource } from '../../src/k8s/api-source.js';
+import { serveKbgpChild } from '../propagation/child.js';
 
 export type KbgpCommand =
   | { readonly type: 'start'; readonly yaml: string; readonly nodeName: string; readonly kubeconfigPath: string; readonly logFile: string; readonly logLevel: string }
@@ -90,12 +91,4 @@ async function stop(): Promise<void> {
   process.exit(0);
 }
 
-process.on('message', (raw: unknown) => {
-  const c = raw as KbgpCommand; // our own parent, over our own channel
-  const fail = (e: unknown): void => send({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-  if (c.type === 'start') start(c).catch(fail);
-  else if (c.type === 'sample') send({ type: 'sample', sample: sample(c.gc) });
-  else stop().catch(fail);
-});
-process.on('disconnect', () => void stop());
-send({ type: 'ready' });
+serveKbgpChild<Extract<KbgpCommand, { type: 'start' }>, ReturnType<typeof sample>>({ start, sample, stop });

@@ -109,14 +109,8 @@ export async function run(o: RunOptions): Promise<Daemon[]> {
     const logger = root.child({ node: c.nodeName });
     const cluster = clusterFor(o, manifests, c.nodeName, logger.child({ component: 'cluster' }));
     const d = new Daemon(c, { logger, controlSocket: c.controlSocket ?? defaultControlSocket(c.nodeName), ...(cluster === undefined ? {} : { cluster }) });
-    try {
-      await d.start();
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException & { explained?: boolean };
-      if (err.explained === true) throw err;
-      const hint = err.code === 'EADDRINUSE' ? 'the port is in use' : err.code === 'EACCES' ? 'no permission to bind (port 179 needs CAP_NET_BIND_SERVICE)' : err.message;
-      throw new Error(`cannot listen on ${c.listenAddress} port ${c.listenPort}: ${hint}`);
-    }
+    // Daemon.start says which listener failed and why, in an operator's words.
+    await d.start();
     daemons.push(d);
     if (o.file === undefined) {
       // The demo shows what each node learned once its sessions have had time to come up.

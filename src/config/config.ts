@@ -299,6 +299,34 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     otherNodes.push({ name: d.name, labels: d.labels, ...(ipv4 === undefined ? {} : { ipv4 }), ...(ipv6 === undefined ? {} : { ipv6 }), asNumber: asNumber(b, 'asNumber') ?? globalAs, ...(id === undefined ? {} : { clusterId: id }) });
   }
   const ownLabels = nodeDoc?.labels ?? {};
+  /** The families both this node and `n` have an address in: a session each (as Calico does). */
+  const sharedFamilies = (n: { ipv4?: string; ipv6?: string; name: string }): { theirs: string; ours: string; suffix: string }[] => [
+    ...(n.ipv4 !== undefined && ipv4Address !== undefined ? [{ theirs: n.ipv4, ours: ipv4Address, suffix: '' }] : []),
+    ...(n.ipv6 !== undefined && ipv6Address !== undefined ? [{ theirs: n.ipv6, ours: ipv6Address, suffix: n.ipv4 !== undefined && ipv4Address !== undefined ? '/ipv6' : '' }] : []),
+  ];
+  /** A peering with another node that no BGPPeer spells out (mesh, reverse peering): Calico's defaults. */
+  const nodePeering = (
+    peerName: string,
+    n: { asNumber: number },
+    theirs: string,
+    ours: string,
+    o: Partial<Pick<PeerConfig, 'passive' | 'maxRestartTime' | 'routeReflectorClient' | 'nodeSpecific' | 'mesh'>>,
+  ): PeerConfig => ({
+    name: peerName,
+    address: theirs,
+    port: listenPort,
+    asNumber: n.asNumber,
+    passive: o.passive ?? false,
+    nextHopMode: 'Auto',
+    allowedLocalAs: 0,
+    maxRestartTime: o.maxRestartTime ?? DEFAULT_RESTART_TIME,
+    routeReflectorClient: o.routeReflectorClient ?? false,
+    nodeSpecific: o.nodeSpecific ?? false,
+    mesh: o.mesh ?? false,
+    filters: [],
+    addPath: 'Both',
+    sourceAddress: ours,
+  });
 
   const peerSettings = new Map<string, { passive: boolean; holdTime?: number; addPath?: AddPathSetting; maxPrefixes?: MaxPrefixes; at: string }>();
   let maxPaths = 16;
@@ -433,8 +461,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       targets.push({ address, port, remoteAs, suffix: '' });
     } else {
       for (const n of otherNodes.filter((x) => peerSelector(x.labels))) {
-        if (n.ipv4 !== undefined && ipv4Address !== undefined) targets.push({ address: n.ipv4, port: listenPort, remoteAs: n.asNumber, suffix: `/${n.name}` });
-        if (n.ipv6 !== undefined && ipv6Address !== undefined) targets.push({ address: n.ipv6, port: listenPort, remoteAs: n.asNumber, suffix: `/${n.name}${n.ipv4 !== undefined && ipv4Address !== undefined ? '/ipv6' : ''}` });
+        for (const f of sharedFamilies(n)) targets.push({ address: f.theirs, port: listenPort, remoteAs: n.asNumber, suffix: `/${n.name}${f.suffix}` });
       }
     }
     const keepaliveTime = parseDuration(s, 'keepaliveTime');
@@ -500,28 +527,10 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     const nodeSelector = selector(s, 'nodeSelector');
     const present = new Set(peers.map((p) => p.address));
     for (const n of otherNodes.filter((x) => (scope !== undefined ? x.name === scope : nodeSelector === undefined || nodeSelector(x.labels)))) {
-      for (const [theirs, ours, suffix] of [
-        [n.ipv4, ipv4Address, ''],
-        [n.ipv6, ipv6Address, '/ipv6'],
-      ] as const) {
-        if (theirs === undefined || ours === undefined || present.has(theirs)) continue;
-        const ebgp = n.asNumber !== nodeAs;
-        peers.push({
-          name: `${d.name}/reverse/${n.name}${suffix}`,
-          address: theirs,
-          port: listenPort,
-          asNumber: n.asNumber,
-          passive: false,
-          nextHopMode: 'Auto',
-          allowedLocalAs: 0,
-          maxRestartTime: DEFAULT_RESTART_TIME,
-          routeReflectorClient: clusterId !== undefined && !ebgp && n.clusterId !== clusterId,
-          nodeSpecific: scope !== undefined,
-          mesh: false,
-          filters: [],
-          addPath: 'Both',
-          sourceAddress: ours,
-        });
+      for (const { theirs, ours, suffix } of sharedFamilies(n)) {
+        if (present.has(theirs)) continue;
+        const ibgp = n.asNumber === nodeAs;
+        peers.push(nodePeering(`${d.name}/reverse/${n.name}${suffix}`, n, theirs, ours, { routeReflectorClient: clusterId !== undefined && ibgp && n.clusterId !== clusterId, nodeSpecific: scope !== undefined }));
       }
     }
   }
@@ -534,27 +543,9 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     const explicit = new Set(peers.map((p) => p.address));
     for (const n of otherNodes) {
       if (n.clusterId !== undefined) continue;
-      for (const [theirs, ours, suffix] of [
-        [n.ipv4, ipv4Address, ''],
-        [n.ipv6, ipv6Address, '/ipv6'],
-      ] as const) {
-        if (theirs === undefined || ours === undefined || explicit.has(theirs)) continue;
-        peers.push({
-          name: `mesh/${n.name}${suffix}`,
-          address: theirs,
-          port: listenPort,
-          asNumber: n.asNumber,
-          passive: ours > theirs,
-          nextHopMode: 'Auto',
-          allowedLocalAs: 0,
-          maxRestartTime: meshRestartTime,
-          routeReflectorClient: false,
-          nodeSpecific: false,
-          mesh: true,
-          filters: [],
-          addPath: 'Both',
-          sourceAddress: ours,
-        });
+      for (const { theirs, ours, suffix } of sharedFamilies(n)) {
+        if (explicit.has(theirs)) continue;
+        peers.push(nodePeering(`mesh/${n.name}${suffix}`, n, theirs, ours, { passive: ours > theirs, maxRestartTime: meshRestartTime, mesh: true }));
       }
     }
   }

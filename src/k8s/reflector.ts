@@ -105,6 +105,8 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
   private backoffMs: number;
   private timer: TimerHandle | undefined;
   private silence: TimerHandle | undefined;
+  /** Clock time the current watch last delivered anything (an event, a bookmark). */
+  private lastHeard = 0;
   private current: { abort(): void } | undefined;
   /** Bumped per watch: events and ends of an abandoned watch are ignored. */
   private generation = 0;
@@ -237,7 +239,7 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
     };
     const onEvent = (type: string, object: unknown): void => {
       if (generation !== this.generation) return;
-      this.heard(generation);
+      this.lastHeard = this.o.clock.now();
       this.events[type] = (this.events[type] ?? 0) + 1;
       const o = object as T & { kind?: string; code?: number };
       if (type === 'ERROR') {
@@ -257,7 +259,8 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
       this.changed();
     };
     this.watching = true;
-    this.heard(generation);
+    this.lastHeard = this.o.clock.now();
+    this.armSilence(generation);
     this.o.watch(query, onEvent, ended).then(
       (handle) => {
         if (generation !== this.generation) handle.abort();
@@ -267,12 +270,20 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
     );
   }
 
-  /** Something came from the watch: it is alive; silence from now on is counted again. */
-  private heard(generation: number): void {
+  /**
+   * One timer per watch, not one per event (a burst of 10,000 events would be 10,000 timers): it
+   * looks at when the watch last said something and waits again for the rest of the time.
+   */
+  private armSilence(generation: number, wait?: number): void {
     this.silence?.cancel();
     const ms = this.o.silenceMs ?? ((this.o.watchTimeoutSeconds ?? 300) * 1.25 + 30) * 1000;
-    this.silence = this.o.clock.schedule(ms, () => {
+    this.silence = this.o.clock.schedule(wait ?? ms, () => {
       if (generation !== this.generation) return;
+      const quiet = this.o.clock.now() - this.lastHeard;
+      if (quiet < ms) {
+        this.armSilence(generation, ms - quiet);
+        return;
+      }
       this.o.logger.warn({ kind: this.o.name, silentMs: ms }, 'watch silent too long: renewing it');
       this.current?.abort();
       this.current = undefined;

@@ -34,7 +34,7 @@ function inUse(path: string): Promise<boolean> {
 
 export async function startControlServer(path: string, handlers: Readonly<Record<string, ControlHandler>>): Promise<Server> {
   if (existsSync(path)) {
-    if (await inUse(path)) throw Object.assign(new Error(`control socket ${path} is in use: is another kbgp running for this node?`), { explained: true });
+    if (await inUse(path)) throw new Error(`control socket ${path} is in use: is another kbgp running for this node?`);
     unlinkSync(path);
   }
   mkdirSync(dirname(path), { recursive: true });

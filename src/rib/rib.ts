@@ -788,7 +788,6 @@ export class Rib {
     return out;
   }
 
-  /** Prefixes received from a peer (Adj-RIB-In size). */
   /** Prefixes (paths, with ADD-PATH) in a peer's Adj-RIB-In, of one family or all. */
   receivedCount(peerAddress: string, afi?: Afi): number {
     const src = this.peers.get(peerAddress);

@@ -536,9 +536,14 @@ export class UpdateGroup {
     const prev = sentFor(dest, this.slot);
     const before = prev !== undefined && isAddPath(prev) ? prev.paths : [];
     const paths: SentPath[] = [];
+    // Each path's export, worked out once (with filters, once per path is a filter run per path).
+    const exports: Exported[] = [];
     for (let i = 0; i < dest.multipath; i++) {
       const r = dest.routes[i] as RibRoute;
-      if (this.sent(r, dest) !== undefined) paths.push({ localId: r.localId, route: r });
+      const e = this.sent(r, dest);
+      if (e === undefined) continue;
+      paths.push({ localId: r.localId, route: r });
+      exports.push(e);
     }
     let changed = before.length !== paths.length;
     for (const old of before) {
@@ -546,11 +551,11 @@ export class UpdateGroup {
       changed = true;
       batch.withdraw(v6, this.audienceExcept(this.senderOf(old.route)), withPathId(dest, old.localId));
     }
-    for (const p of paths) {
+    for (const [i, p] of paths.entries()) {
       const old = before.find((b) => b.localId === p.localId);
       if (old !== undefined && old.route === p.route) continue;
       changed = true;
-      const e = this.sent(p.route, dest) as Exported;
+      const e = exports[i] as Exported;
       const from = this.senderOf(p.route);
       if (old !== undefined && this.sent(old.route, dest) === e && this.senderOf(old.route) === from) continue;
       // A local path ID belongs to one source, so the sender of a replaced path is the same as

@@ -52,6 +52,28 @@ async function listen(session: Session, port: number): Promise<void> {
   await new Promise<void>((r) => server.listen(port, '127.0.2.30', r));
 }
 
+/**
+ * An active session (kbgp on 127.0.2.30 connecting out to a raw peer listening on 127.0.2.31:11189)
+ * whose first OPEN has arrived; `inbound` counts every connection kbgp makes to the peer.
+ */
+async function activeSession(timers: Partial<SessionSettings>): Promise<{ s: Session; ours: RawPeer; inbound: number[] }> {
+  const s = new Session({ address: '127.0.2.31', port: 11189 }, { ...settings, passive: false, ...timers }, true, { established: () => undefined, update: () => undefined, routeRefresh: () => undefined, down: () => undefined }, { clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) });
+  sessions.push(s);
+  const inbound: number[] = [];
+  const { server, peer } = RawPeer.listen('127.0.2.31', 11189);
+  servers.push(server);
+  server.on('connection', (sock: Socket) => {
+    inbound.push(Date.now());
+    sockets.push(sock);
+  });
+  await listen(s, 11189);
+  s.start();
+  const ours = await peer;
+  peers.push(ours);
+  await ours.waitFor(isType(MessageType.Open));
+  return { s, ours, inbound };
+}
+
 describe('Session', () => {
   it('ends only this session, with a Cease, when something behind it throws', async () => {
     const downs: DownReason[] = [];
@@ -106,21 +128,7 @@ describe('Session', () => {
     // Cease / Connection Collision Resolution on kbgp's connection; then the OPEN on its own
     // connection arrives. That connection is now the session: Established, and kbgp must not
     // reconnect out behind it after the error wait.
-    const active = { ...settings, passive: false, errorWaitMin: 0.2, errorWaitMax: 0.3 };
-    const s = new Session({ address: '127.0.2.31', port: 11189 }, active, true, { established: () => undefined, update: () => undefined, routeRefresh: () => undefined, down: () => undefined }, { clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) });
-    sessions.push(s);
-    const inbound: number[] = [];
-    const { server, peer } = RawPeer.listen('127.0.2.31', 11189);
-    servers.push(server);
-    server.on('connection', (sock: Socket) => {
-      inbound.push(Date.now());
-      sockets.push(sock);
-    });
-    await listen(s, 11189);
-    s.start();
-    const ours = await peer;
-    peers.push(ours);
-    await ours.waitFor(isType(MessageType.Open));
+    const { s, ours, inbound } = await activeSession({ errorWaitMin: 0.2, errorWaitMax: 0.3 });
     const theirs = await RawPeer.connect('127.0.2.30', 11189, '127.0.2.31');
     peers.push(theirs);
     await theirs.waitFor(isType(MessageType.Open));
@@ -141,21 +149,7 @@ describe('Session', () => {
     // The peer opens a second connection while the session is up (a late collision) and closes it
     // again. Left to its own FSM that connection would fall back to Active and, a retry time later,
     // connect out: a connection that BIRD and FRR, with graceful restart, take for our restart.
-    const active = { ...settings, passive: false, connectRetryTime: 0.2 };
-    const s = new Session({ address: '127.0.2.31', port: 11189 }, active, true, { established: () => undefined, update: () => undefined, routeRefresh: () => undefined, down: () => undefined }, { clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }) });
-    sessions.push(s);
-    const inbound: number[] = [];
-    const { server, peer } = RawPeer.listen('127.0.2.31', 11189);
-    servers.push(server);
-    server.on('connection', (sock: Socket) => {
-      inbound.push(Date.now());
-      sockets.push(sock);
-    });
-    await listen(s, 11189);
-    s.start();
-    const ours = await peer;
-    peers.push(ours);
-    await ours.waitFor(isType(MessageType.Open));
+    const { s, ours, inbound } = await activeSession({ connectRetryTime: 0.2 });
     ours.open(65001, '127.0.2.31');
     ours.send({ type: MessageType.Keepalive });
     await until(() => s.state === 'Established', 3000, 'Established');
