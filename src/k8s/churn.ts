@@ -25,7 +25,7 @@
  */
 import type { Clock, TimerHandle } from '../fsm/clock.js';
 import { Afi, type LargeCommunity, type Prefix, formatIpv4, formatIpv6, formatPrefix } from '../bgp/index.js';
-import type { Decision, Intent, NotAdvertised } from './intent.js';
+import { type Decision, type Intent, type NotAdvertised, prefixKey } from './intent.js';
 
 export interface ChurnOptions {
   /** How long a burst of changes is gathered into one emit (ms, ≥ 0). */
@@ -203,11 +203,6 @@ export class IntentSmoother {
       if (this.windowTimer === undefined) this.evaluate(false);
     });
   }
-}
-
-/** `afi/length/address`: one key per prefix (origination has no ADD-PATH ids). */
-function prefixKey(p: Prefix): string {
-  return typeof p.address === 'number' ? `4/${p.length}/${p.address}` : `6/${p.length}/${Buffer.from(p.address).toString('hex')}`;
 }
 
 /** Family, then address, then length: the order the decisions are sorted in. */

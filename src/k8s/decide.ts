@@ -57,7 +57,7 @@ import { Afi } from '../bgp/constants.js';
 import { CommunitySyntaxError, type LargeCommunity, WellKnownCommunity, parseCommunity, parseLargeCommunity } from '../bgp/communities.js';
 import { type Prefix, PrefixSyntaxError, formatIpv4, formatIpv6, formatPrefix, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6, parsePrefix, prefixCovers } from '../bgp/prefix.js';
 import type { ServiceCidrs } from '../config/config.js';
-import type { Decision, Intent, IntentReason, NotAdvertised } from './intent.js';
+import { type Decision, type Intent, type IntentReason, type NotAdvertised, prefixKey } from './intent.js';
 import { EXCLUDE_LABEL, type EndpointSlice, type Node, SERVICE_NAME_LABEL, type Service } from './objects.js';
 
 /** `"false"` opts the service's own /32s out. */
@@ -93,12 +93,33 @@ interface FamilyServing {
   readonly anywhere: Serving;
 }
 
-interface Claim {
+/** One rule's wish for one prefix. */
+export interface Claim {
   readonly reason: IntentReason;
   readonly communities: readonly number[];
   readonly largeCommunities: readonly LargeCommunity[];
   /** The reason wants GRACEFUL_SHUTDOWN: every endpoint behind it is terminating but serving. */
   readonly draining: boolean;
+}
+
+/** What one service (or the node's own ranges) asks for, and what it is refused. */
+export interface Outcome {
+  readonly claims: readonly { readonly key: string; readonly prefix: Prefix; readonly claim: Claim }[];
+  readonly refusals: readonly NotAdvertised[];
+  /** Annotation values skipped, as `namespace/name: problem`. */
+  readonly problems: readonly string[];
+}
+
+/** Everything in a decision that is not a service or an endpoint slice, read once. */
+export interface NodeContext {
+  readonly nodeName: string;
+  /** Why this node is excluded, or undefined. */
+  readonly excluded: string | undefined;
+  readonly serviceCidrs: ServiceCidrs;
+  readonly aggregation: boolean;
+  readonly podCidrs: readonly Prefix[];
+  /** Equal for two contexts that decide every service the same way. */
+  readonly signature: string;
 }
 
 const SERVICE_TYPES: ReadonlySet<string> = new Set(['ClusterIP', 'NodePort', 'LoadBalancer']);
@@ -116,57 +137,78 @@ const ADDRESS_KINDS: readonly AddressKind[] = ['clusterIP', 'externalIP', 'loadB
  * never throws, whatever the objects hold.
  */
 export function decide(input: DecisionInput): Decision {
+  const context = nodeContext(input);
+  const outcomes = [nodeOutcome(context)];
+  const slices = slicesByService(input.endpointSlices);
+  for (const svc of list<Service>(input.services)) {
+    const key = serviceKey(svc.metadata);
+    if (key !== undefined) outcomes.push(serviceOutcome(svc, key, slices.get(key) ?? [], context));
+  }
   const claims = new Map<string, { prefix: Prefix; claims: Claim[] }>();
+  for (const o of outcomes) {
+    for (const { key, prefix, claim } of o.claims) {
+      const entry = claims.get(key);
+      if (entry === undefined) claims.set(key, { prefix, claims: [claim] });
+      else entry.claims.push(claim);
+    }
+  }
+  const intents = [...claims.values()].map((c) => intentOf(c.prefix, c.claims)).sort((a, b) => comparePrefix(a.prefix, b.prefix));
+  return { intents, notAdvertised: sortedRefusals(outcomes.flatMap((o) => o.refusals)) };
+}
+
+/** The node-wide part of the input: this node's exclusion and pod CIDRs, and the configuration. */
+export function nodeContext(input: Omit<DecisionInput, 'services' | 'endpointSlices'>): NodeContext {
+  const excluded = exclusion(input.node);
+  const podCidrList = input.advertisePodCidrs ? podCidrs(input.node) : [];
+  const ranges = ADDRESS_KINDS.map((k) => prefixes(RANGE_FIELDS[k].of(input.serviceCidrs)).map(formatPrefix));
+  return {
+    nodeName: input.nodeName,
+    excluded,
+    serviceCidrs: input.serviceCidrs,
+    aggregation: input.aggregation,
+    podCidrs: podCidrList,
+    signature: JSON.stringify([input.nodeName, excluded ?? null, input.aggregation, ranges, podCidrList.map(formatPrefix)]),
+  };
+}
+
+/** The configured ranges (and pod CIDRs) this node advertises, or why not. */
+export function nodeOutcome(context: NodeContext): Outcome {
+  const claims: { key: string; prefix: Prefix; claim: Claim }[] = [];
   const refusals: NotAdvertised[] = [];
   const claim = (prefix: Prefix, c: Claim): void => {
-    const key = formatPrefix(prefix);
-    const entry = claims.get(key);
-    if (entry === undefined) claims.set(key, { prefix, claims: [c] });
-    else entry.claims.push(c);
+    claims.push({ key: prefixKey(prefix), prefix, claim: c });
   };
-  const excluded = exclusion(input.node);
-
   for (const kind of ADDRESS_KINDS) {
     const { field, of } = RANGE_FIELDS[kind];
-    for (const range of prefixes(of(input.serviceCidrs))) {
+    for (const range of prefixes(of(context.serviceCidrs))) {
       const cidr = formatPrefix(range);
       // Load-balancer IPs: single-IP entries are per-service, and with aggregation off so is the rest.
-      if (kind === 'loadBalancer' && (!input.aggregation || isSingleIp(range))) {
+      if (kind === 'loadBalancer' && (!context.aggregation || isSingleIp(range))) {
         refusals.push({ address: cidr, source: 'node', reason: 'not-aggregated', detail: isSingleIp(range) ? `${field} entry of one address: a /32 per service instead` : 'serviceLoadBalancerAggregation Disabled: a /32 per service instead' });
         continue;
       }
-      if (excluded !== undefined) refusals.push({ address: cidr, source: 'node', reason: 'node-excluded', detail: excluded });
+      if (context.excluded !== undefined) refusals.push({ address: cidr, source: 'node', reason: 'node-excluded', detail: context.excluded });
       else claim(range, { reason: { rule: 'service-cidr', source: `${field} ${cidr}` }, communities: [], largeCommunities: [], draining: false });
     }
   }
-
-  if (input.advertisePodCidrs) {
-    for (const range of podCidrs(input.node)) {
-      claim(range, { reason: { rule: 'pod-cidr', source: `podCIDRs ${formatPrefix(range)}` }, communities: [], largeCommunities: [], draining: false });
-    }
+  for (const range of context.podCidrs) {
+    claim(range, { reason: { rule: 'pod-cidr', source: `podCIDRs ${formatPrefix(range)}` }, communities: [], largeCommunities: [], draining: false });
   }
-
-  const slices = slicesByService(input.endpointSlices);
-  for (const svc of list<Service>(input.services)) {
-    decideService(svc, input, excluded, slices, claim, refusals);
-  }
-
-  return { intents: intentsOf(claims), notAdvertised: sortedRefusals(refusals) };
+  return { claims, refusals, problems: [] };
 }
 
-function decideService(
-  svc: Service,
-  input: DecisionInput,
-  excluded: string | undefined,
-  slices: ReadonlyMap<string, EndpointSlice[]>,
-  claim: (prefix: Prefix, c: Claim) => void,
-  refusals: NotAdvertised[],
-): void {
-  const key = serviceKey(svc.metadata);
-  if (key === undefined) return;
+/**
+ * What one service (`key`, its `namespace/name`) asks this node to advertise, given its endpoint
+ * slices, and what it is refused.
+ */
+export function serviceOutcome(svc: Service, key: string, slices: readonly EndpointSlice[], context: NodeContext): Outcome {
+  const annotations = readAnnotations(svc.metadata?.annotations);
+  const claims: { key: string; prefix: Prefix; claim: Claim }[] = [];
+  const refusals: NotAdvertised[] = [];
+  const outcome = { claims, refusals, problems: annotations.problems.map((p) => `${key}: ${p}`) };
   const type = text(svc.spec?.type) ?? 'ClusterIP';
   // ExternalName has no address of its own; unknown types are not forwarded by kube-proxy.
-  if (!SERVICE_TYPES.has(type)) return;
+  if (!SERVICE_TYPES.has(type)) return outcome;
 
   const declared = strings(svc.spec?.clusterIPs);
   const clusterIPs = declared.length > 0 ? declared : strings([svc.spec?.clusterIP]);
@@ -179,7 +221,7 @@ function decideService(
       const host = hostPrefix(a);
       if (host !== undefined) refusals.push({ address: hostText(host), source: key, reason: 'headless', detail: 'clusterIP None: kube-proxy does not forward it' });
     }
-    return;
+    return outcome;
   }
 
   const addresses: { kind: AddressKind; text: string }[] = [
@@ -188,15 +230,14 @@ function decideService(
     ...ingressIPs.map((t) => ({ kind: 'loadBalancer' as const, text: t })),
   ];
   const local = svc.spec?.externalTrafficPolicy === 'Local';
-  const annotations = readAnnotations(svc.metadata?.annotations);
-  const serving = servingOf(slices.get(key) ?? [], input.nodeName);
+  const serving = servingOf(slices, context.nodeName);
 
   for (const { kind, text: raw } of addresses) {
     const host = hostPrefix(raw);
     if (host === undefined) continue;
     const address = hostText(host);
     const field = RANGE_FIELDS[kind];
-    const ranges = prefixes(field.of(input.serviceCidrs));
+    const ranges = prefixes(field.of(context.serviceCidrs));
     const inside = ranges.filter((r) => prefixCovers(r, host));
     if (inside.length === 0) {
       const detail = ranges.length === 0 ? `${kind}: ${field.field} is empty` : `${kind}: not inside ${field.field} ${ranges.map(formatPrefix).join(', ')}`;
@@ -205,14 +246,14 @@ function decideService(
     }
     let rule: 'local-endpoint' | 'per-service';
     if (local) rule = 'local-endpoint';
-    else if (kind === 'loadBalancer' && (!input.aggregation || inside.some(isSingleIp))) rule = 'per-service';
+    else if (kind === 'loadBalancer' && (!context.aggregation || inside.some(isSingleIp))) rule = 'per-service';
     else continue; // the advertised range covers it
     if (annotations.optOut !== undefined) {
       refusals.push({ address, source: key, reason: 'opted-out', detail: annotations.optOut });
       continue;
     }
-    if (excluded !== undefined) {
-      refusals.push({ address, source: key, reason: 'node-excluded', detail: excluded });
+    if (context.excluded !== undefined) {
+      refusals.push({ address, source: key, reason: 'node-excluded', detail: context.excluded });
       continue;
     }
     const family = host.afi === Afi.Ipv4 ? serving.v4 : serving.v6;
@@ -221,13 +262,14 @@ function decideService(
     if (state === 'none') {
       refusals.push(
         rule === 'local-endpoint'
-          ? { address, source: key, reason: 'no-local-serving-endpoint', detail: `${kind}: no ready or terminating-serving ${familyName} endpoint on ${input.nodeName}` }
+          ? { address, source: key, reason: 'no-local-serving-endpoint', detail: `${kind}: no ready or terminating-serving ${familyName} endpoint on ${context.nodeName}` }
           : { address, source: key, reason: 'no-serving-endpoint', detail: `${kind}: no ready or terminating-serving ${familyName} endpoint on any node` },
       );
       continue;
     }
-    claim(host, { reason: { rule, source: `${key} ${kind}` }, communities: annotations.communities, largeCommunities: annotations.largeCommunities, draining: state === 'draining' });
+    claims.push({ key: prefixKey(host), prefix: host, claim: { reason: { rule, source: `${key} ${kind}` }, communities: annotations.communities, largeCommunities: annotations.largeCommunities, draining: state === 'draining' } });
   }
+  return outcome;
 }
 
 /** Why this node is excluded, or undefined. */
@@ -254,15 +296,20 @@ function podCidrs(node: Node | undefined): Prefix[] {
 function slicesByService(slices: readonly EndpointSlice[]): Map<string, EndpointSlice[]> {
   const out = new Map<string, EndpointSlice[]>();
   for (const slice of list<EndpointSlice>(slices)) {
-    const labels: unknown = slice?.metadata?.labels;
-    const name = typeof labels === 'object' && labels !== null && Object.prototype.hasOwnProperty.call(labels, SERVICE_NAME_LABEL) ? (labels as Record<string, unknown>)[SERVICE_NAME_LABEL] : undefined;
-    const key = serviceKey({ name: typeof name === 'string' ? name : undefined, namespace: slice?.metadata?.namespace });
+    const key = sliceServiceKey(slice);
     if (key === undefined) continue;
     const bucket = out.get(key);
     if (bucket === undefined) out.set(key, [slice]);
     else bucket.push(slice);
   }
   return out;
+}
+
+/** The `namespace/name` of the service an EndpointSlice belongs to (its `kubernetes.io/service-name` label), or undefined. */
+export function sliceServiceKey(slice: EndpointSlice): string | undefined {
+  const labels: unknown = slice?.metadata?.labels;
+  const name = typeof labels === 'object' && labels !== null && Object.prototype.hasOwnProperty.call(labels, SERVICE_NAME_LABEL) ? (labels as Record<string, unknown>)[SERVICE_NAME_LABEL] : undefined;
+  return serviceKey({ name: typeof name === 'string' ? name : undefined, namespace: slice?.metadata?.namespace });
 }
 
 /** Per family, what serves the service here and anywhere; FQDN and unknown address types are ignored. */
@@ -367,30 +414,28 @@ function items(value: string | undefined): string[] {
   return value === undefined ? [] : value.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-function intentsOf(claims: ReadonlyMap<string, { prefix: Prefix; claims: Claim[] }>): Intent[] {
-  const out: Intent[] = [];
-  for (const { prefix, claims: cs } of claims.values()) {
-    const reasons: IntentReason[] = [];
-    for (const c of cs) if (!reasons.some((r) => r.rule === c.reason.rule && r.source === c.reason.source)) reasons.push(c.reason);
-    reasons.sort((a, b) => RULE_ORDER[a.rule] - RULE_ORDER[b.rule] || compareText(a.source, b.source));
-    // RFC 8326: only when no reason has anything better to offer than terminating endpoints.
-    const gracefulShutdown = cs.every((c) => c.draining);
-    const communities = new Set(cs.flatMap((c) => c.communities));
-    if (gracefulShutdown) communities.add(WellKnownCommunity.GRACEFUL_SHUTDOWN);
-    const large: LargeCommunity[] = [];
-    for (const c of cs.flatMap((x) => x.largeCommunities)) if (!large.some((x) => compareLarge(x, c) === 0)) large.push(c);
-    out.push({
-      prefix,
-      reasons,
-      communities: [...communities].sort((a, b) => a - b),
-      largeCommunities: large.sort(compareLarge),
-      gracefulShutdown,
-    });
-  }
-  return out.sort((a, b) => comparePrefix(a.prefix, b.prefix));
+/** The intent for one prefix from every claim on it (in any order). */
+export function intentOf(prefix: Prefix, cs: readonly Claim[]): Intent {
+  const reasons: IntentReason[] = [];
+  for (const c of cs) if (!reasons.some((r) => r.rule === c.reason.rule && r.source === c.reason.source)) reasons.push(c.reason);
+  reasons.sort((a, b) => RULE_ORDER[a.rule] - RULE_ORDER[b.rule] || compareText(a.source, b.source));
+  // RFC 8326: only when no reason has anything better to offer than terminating endpoints.
+  const gracefulShutdown = cs.every((c) => c.draining);
+  const communities = new Set(cs.flatMap((c) => c.communities));
+  if (gracefulShutdown) communities.add(WellKnownCommunity.GRACEFUL_SHUTDOWN);
+  const large: LargeCommunity[] = [];
+  for (const c of cs.flatMap((x) => x.largeCommunities)) if (!large.some((x) => compareLarge(x, c) === 0)) large.push(c);
+  return {
+    prefix,
+    reasons,
+    communities: [...communities].sort((a, b) => a - b),
+    largeCommunities: large.sort(compareLarge),
+    gracefulShutdown,
+  };
 }
 
-function sortedRefusals(refusals: readonly NotAdvertised[]): NotAdvertised[] {
+/** Deduplicated and in the order the CLI shows them: node-wide first, then by service and address. */
+export function sortedRefusals(refusals: readonly NotAdvertised[]): NotAdvertised[] {
   const seen = new Set<string>();
   const out: NotAdvertised[] = [];
   for (const r of refusals) {
@@ -419,7 +464,7 @@ function sortedRefusals(refusals: readonly NotAdvertised[]): NotAdvertised[] {
 }
 
 /** IPv4 before IPv6, then address, then length. */
-function comparePrefix(a: Prefix, b: Prefix): number {
+export function comparePrefix(a: Prefix, b: Prefix): number {
   if (a.afi !== b.afi) return a.afi - b.afi;
   if (a.afi === Afi.Ipv4 && b.afi === Afi.Ipv4) return a.address - b.address || a.length - b.length;
   if (a.afi === Afi.Ipv6 && b.afi === Afi.Ipv6) {
@@ -478,7 +523,7 @@ function hostText(p: Prefix): string {
 }
 
 /** `namespace/name`, with kubectl's `default` namespace; undefined without a name. */
-function serviceKey(meta: { readonly name?: unknown; readonly namespace?: unknown } | null | undefined): string | undefined {
+export function serviceKey(meta: { readonly name?: unknown; readonly namespace?: unknown } | null | undefined): string | undefined {
   const name = meta?.name;
   if (typeof name !== 'string' || name === '') return undefined;
   const ns = typeof meta?.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';

@@ -46,3 +46,8 @@ export interface Decision {
   readonly intents: readonly Intent[];
   readonly notAdvertised: readonly NotAdvertised[];
 }
+
+/** `afi/length/address`: one key per prefix (origination has no ADD-PATH ids), cheap to make. */
+export function prefixKey(p: Prefix): string {
+  return typeof p.address === 'number' ? `4/${p.length}/${p.address}` : `6/${p.length}/${Buffer.from(p.address).toString('hex')}`;
+}

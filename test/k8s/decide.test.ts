@@ -15,7 +15,8 @@ import { describe, expect, it } from 'vitest';
 import { parsePrefix, formatPrefix } from '../../src/bgp/index.js';
 import type { ServiceCidrs } from '../../src/config/config.js';
 import { type DecisionInput, annotationProblems, decide } from '../../src/k8s/decide.js';
-import type { Decision } from '../../src/k8s/intent.js';
+import { ServiceDecider } from '../../src/k8s/decider.js';
+import { type Decision, type Intent, prefixKey } from '../../src/k8s/intent.js';
 import type { Endpoint, EndpointConditions, EndpointSlice, Node, Service } from '../../src/k8s/objects.js';
 
 // ------------------------------------------------------------------------------------------------
@@ -1101,6 +1102,44 @@ describe('properties', () => {
           expect(annotationProblems(services as Service[])).toEqual(annotationProblems(w.services as Service[]));
         },
       ),
+      { numRuns: 1000 },
+    );
+  });
+  /**
+   * The incremental decider against the reference: a pool of objects, and a history of states each
+   * keeping, dropping and bringing back objects of the pool (identity kept, as the watch stores
+   * keep an unchanged object), with the node and the configuration switching between the pool's.
+   */
+  it('ServiceDecider decides as decide() does after every step of any history, and reports exactly the intents that changed', () => {
+    const stepArb = fc.record({ services: fc.nat(), slices: fc.nat(), node: fc.nat(), config: fc.nat() });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(worldArb, crowdedArb), { minLength: 1, maxLength: 3 }), fc.array(stepArb, { minLength: 1, maxLength: 8 }), (pool, steps) => {
+        const services = pool.flatMap((w) => w.services);
+        const slices = pool.flatMap((w) => w.slices);
+        const pick = <T,>(xs: T[], mask: number): T[] => xs.filter((_, i) => ((mask >>> i % 30) & 1) === 1);
+        const decider = new ServiceDecider();
+        const held = new Map<string, Intent>();
+        for (const step of steps) {
+          const world = {
+            services: pick(services, step.services),
+            slices: pick(slices, step.slices),
+            node: (pool[step.node % pool.length] as (typeof pool)[number]).node,
+            config: (pool[step.config % pool.length] as (typeof pool)[number]).config,
+          };
+          const changes = decider.update({ nodeName: HERE, node: world.node as Node, services: world.services as Service[], endpointSlices: world.slices as EndpointSlice[], ...world.config });
+          const before = new Map(held);
+          for (const [k, v] of changes) {
+            if (v === undefined) held.delete(k);
+            else held.set(k, v);
+          }
+          const expected = run(world);
+          expect(decider.decision).toEqual(expected);
+          expect(held).toEqual(new Map(expected.intents.map((i) => [prefixKey(i.prefix), i])));
+          // Nothing reported that did not change.
+          for (const [k, v] of changes) expect(v).not.toEqual(before.get(k));
+          expect(decider.problems()).toEqual(annotationProblems(world.services as Service[]));
+        }
+      }),
       { numRuns: 1000 },
     );
   });
