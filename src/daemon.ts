@@ -205,6 +205,16 @@ export class Daemon {
           this.setOriginated(routes, 'services');
           if (since !== undefined) this.latencyFrom.push(since);
         },
+        change: (announce, withdraw, since) => {
+          const advertisements = this.config.prefixAdvertisements;
+          this.rib.changeOriginated(
+            'services',
+            announce.map((r) => localRoute(r, advertisements)),
+            withdraw,
+          );
+          this.pumpAll();
+          if (since !== undefined) this.latencyFrom.push(since);
+        },
         complete: () => this.originationComplete('services'),
       },
     );

@@ -12,9 +12,9 @@ import type { Logger } from 'pino';
 import type { LargeCommunity, Prefix } from '../bgp/index.js';
 import type { ServiceCidrs, ServiceSettings } from '../config/config.js';
 import type { Clock, TimerHandle } from '../fsm/clock.js';
-import { IntentSmoother } from './churn.js';
-import { annotationProblems, decide } from './decide.js';
-import type { Decision, Intent } from './intent.js';
+import { type ChurnOptions, IntentSmoother } from './churn.js';
+import { ServiceDecider } from './decider.js';
+import { type Decision, type Intent, type IntentChanges, prefixOfKey } from './intent.js';
 import type { ClusterSource, ClusterState, SourceStatus } from './source.js';
 
 /** What the RIB is given: a prefix with the communities the decision put on it. */
@@ -26,10 +26,13 @@ export interface ServiceRoute {
 
 export interface AdvertiserSink {
   /**
-   * The complete set this node should originate now (the RIB sends the difference). `since`: the
-   * clock time of the oldest cluster change it reflects, for the change-to-UPDATE latency.
+   * The complete set this node should originate now, replacing what was handed over before (the
+   * RIB sends the difference): the first set, and after a reload. `since`: the clock time of the
+   * oldest cluster change it reflects, for the change-to-UPDATE latency.
    */
   originate(routes: readonly ServiceRoute[], since: number | undefined): void;
+  /** Between complete sets, only what changed: routes announced or replaced, and prefixes withdrawn. */
+  change(announce: readonly ServiceRoute[], withdraw: readonly Prefix[], since: number | undefined): void;
   /** The first complete set has been handed over. */
   complete(): void;
 }
@@ -58,40 +61,34 @@ export class EmptySource implements ClusterSource {
 
 export class ServiceAdvertiser {
   private synced = false;
-  private problems = '';
   private pending: TimerHandle | undefined;
   /** Clock time of the oldest change not decided on yet. */
   private firstChange: number | undefined;
   /** ... and of the one the last decision reflects, until it is handed over (or changes nothing). */
   private decidedSince: number | undefined;
+  /** Annotation problems already logged, by service, so a service is warned about once per change of them. */
+  private readonly problemsLogged = new Set<string>();
 
-  private smoother: IntentSmoother;
+  private readonly decider = new ServiceDecider();
+  private readonly smoother: IntentSmoother;
 
+  /**
+   * The coalescing window is applied before deciding, not after: the decider walks every object
+   * once per decision, so one per event would cost O(objects) per event. The smoother then only
+   * holds flapping prefixes down.
+   */
   constructor(
     private readonly source: ClusterSource,
     private o: AdvertiserOptions,
     private readonly sink: AdvertiserSink,
   ) {
-    this.smoother = this.newSmoother();
+    this.smoother = new IntentSmoother(churnOptions(o.settings), o.clock, (changes, complete) => this.handOver(changes, complete));
   }
 
-  /**
-   * The coalescing window is applied before deciding, not after: a decision reads every service,
-   * so one per event would cost O(services) per event (10,000 services created at once would be
-   * 10^8 steps). The smoother then only holds flapping prefixes down.
-   */
-  private newSmoother(): IntentSmoother {
-    return new IntentSmoother({ windowMs: 0, minIntervalMs: this.o.settings.minFlapInterval * 1000 }, this.o.clock, (intents) => this.handOver(intents));
-  }
-
-  /** New ranges or settings (a configuration reload): decided again, and handed over at once. */
+  /** New ranges or settings (a configuration reload): decided again, and handed over complete at once. */
   reconfigure(o: Pick<AdvertiserOptions, 'serviceCidrs' | 'settings'>): void {
-    const settingsChanged = JSON.stringify(o.settings) !== JSON.stringify(this.o.settings);
     this.o = { ...this.o, ...o };
-    if (settingsChanged) {
-      this.smoother.stop();
-      this.smoother = this.newSmoother();
-    }
+    this.smoother.reconfigure(churnOptions(o.settings));
     if (!this.synced) return;
     this.decideNow();
     this.smoother.flush();
@@ -154,28 +151,51 @@ export class ServiceAdvertiser {
     this.decidedSince = this.firstChange;
     this.firstChange = undefined;
     const state = this.source.state();
-    const problems = annotationProblems(state.services).join('; ');
-    if (problems !== this.problems && problems !== '') this.o.logger.warn({ problems }, 'service annotations not understood (the rest of each service is used)');
-    this.problems = problems;
-    this.smoother.update(
-      decide({
-        nodeName: this.o.nodeName,
-        node: state.node,
-        services: state.services,
-        endpointSlices: state.endpointSlices,
-        serviceCidrs: this.o.serviceCidrs,
-        aggregation: this.o.serviceCidrs.aggregation,
-        advertisePodCidrs: this.o.settings.advertisePodCIDRs,
-      }),
-    );
+    const changes = this.decider.update({
+      nodeName: this.o.nodeName,
+      node: state.node,
+      services: state.services,
+      endpointSlices: state.endpointSlices,
+      serviceCidrs: this.o.serviceCidrs,
+      aggregation: this.o.serviceCidrs.aggregation,
+      advertisePodCidrs: this.o.settings.advertisePodCIDRs,
+    });
+    this.logProblems();
+    const decider = this.decider;
+    this.smoother.change(changes, () => decider.decision.notAdvertised);
   }
 
-  private handOver(intents: readonly Intent[]): void {
+  /** Each annotation problem once, when it first appears (the rest of each service is used). */
+  private logProblems(): void {
+    const now = this.decider.problems();
+    if (now.length === 0 && this.problemsLogged.size === 0) return;
+    const fresh = now.filter((p) => !this.problemsLogged.has(p));
+    this.problemsLogged.clear();
+    for (const p of now) this.problemsLogged.add(p);
+    if (fresh.length > 0) this.o.logger.warn({ problems: fresh.join('; ') }, 'service annotations not understood (the rest of each service is used)');
+  }
+
+  private handOver(changes: IntentChanges, complete: boolean): void {
     const since = this.decidedSince;
     this.decidedSince = undefined;
-    this.sink.originate(
-      intents.map((i) => ({ prefix: i.prefix, communities: i.communities, largeCommunities: i.largeCommunities })),
-      since,
-    );
+    if (complete) {
+      this.sink.originate([...changes.values()].filter((i): i is Intent => i !== undefined).map(routeOf), since);
+      return;
+    }
+    const announce: ServiceRoute[] = [];
+    const withdraw: Prefix[] = [];
+    for (const [key, intent] of changes) {
+      if (intent !== undefined) announce.push(routeOf(intent));
+      else withdraw.push(prefixOfKey(key));
+    }
+    this.sink.change(announce, withdraw, since);
   }
+}
+
+function routeOf(i: Intent): ServiceRoute {
+  return { prefix: i.prefix, communities: i.communities, largeCommunities: i.largeCommunities };
+}
+
+function churnOptions(s: ServiceSettings): ChurnOptions {
+  return { windowMs: 0, minIntervalMs: s.minFlapInterval * 1000 };
 }

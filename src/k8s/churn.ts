@@ -25,7 +25,7 @@
  */
 import type { Clock, TimerHandle } from '../fsm/clock.js';
 import { Afi, type LargeCommunity, type Prefix, formatIpv4, formatIpv6, formatPrefix } from '../bgp/index.js';
-import { type Decision, type Intent, type NotAdvertised, prefixKey } from './intent.js';
+import { type Decision, type Intent, type IntentChanges, type NotAdvertised, prefixKey } from './intent.js';
 
 export interface ChurnOptions {
   /** How long a burst of changes is gathered into one emit (ms, ≥ 0). */
@@ -42,15 +42,20 @@ export interface HeldDown {
   readonly until: number;
 }
 
-const EMPTY_DECISION: Decision = { intents: [], notAdvertised: [] };
+const NOTHING_REFUSED = (): readonly NotAdvertised[] => [];
 
 export class IntentSmoother {
-  /** The latest decision given to `update`. */
-  private desired: Decision = EMPTY_DECISION;
-  /** The decision the last evaluation worked from: its not-advertised list is what `current` shows. */
-  private evaluated: Decision = EMPTY_DECISION;
+  /** The latest desired state, by prefix key. */
+  private readonly desired = new Map<string, Intent>();
+  /** Desired prefixes changed since the last evaluation: the only ones it needs to look at (with the held ones). */
+  private dirty = new Set<string>();
+  /** The not-advertised list of the latest update, and of the one the last evaluation worked from (what `current` shows). */
+  private pendingRefusals: () => readonly NotAdvertised[] = NOTHING_REFUSED;
+  private refusals: () => readonly NotAdvertised[] = NOTHING_REFUSED;
   /** What the RIB holds: the intents last emitted (with reasons refreshed by later evaluations). */
-  private emitted = new Map<string, Intent>();
+  private readonly emitted = new Map<string, Intent>();
+  /** `emitted` in prefix order, until it changes. */
+  private sorted: readonly Intent[] | undefined;
   /** Clock time of each prefix's last announce/withdraw transition, while it still limits the next one. */
   private readonly lastTransition = new Map<string, number>();
   private held = new Map<string, HeldDown>();
@@ -60,20 +65,42 @@ export class IntentSmoother {
   private rerun = false;
   private stopped = false;
 
+  /**
+   * `emit` gets the prefixes whose route changed (undefined: withdrawn), or with `complete` every
+   * prefix to advertise (the caller replaces what it holds). The map is valid during the call only.
+   */
   constructor(
-    private readonly options: ChurnOptions,
+    private options: ChurnOptions,
     private readonly clock: Clock,
-    private readonly emit: (intents: readonly Intent[]) => void,
+    private readonly emit: (changes: IntentChanges, complete: boolean) => void,
   ) {
-    for (const [name, v] of Object.entries(options)) {
-      if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`churn ${name} must be a finite number ≥ 0, not ${String(v)}`);
-    }
+    checkOptions(options);
   }
 
-  /** The latest desired state (complete). */
+  /** New options (a configuration reload); what is emitted and held stays, the next evaluation uses them. */
+  reconfigure(options: ChurnOptions): void {
+    checkOptions(options);
+    this.options = options;
+  }
+
+  /** The latest desired state, complete (the difference from the last one is worked out here). */
   update(decision: Decision): void {
+    const next = new Map(decision.intents.map((i) => [prefixKey(i.prefix), i] as const));
+    const changes = new Map<string, Intent | undefined>();
+    for (const key of this.desired.keys()) if (!next.has(key)) changes.set(key, undefined);
+    for (const [key, intent] of next) if (this.desired.get(key) !== intent) changes.set(key, intent);
+    this.change(changes, () => decision.notAdvertised);
+  }
+
+  /** The latest desired state, as the prefixes that changed; `notAdvertised` is read when `current` is asked for. */
+  change(changes: IntentChanges, notAdvertised: () => readonly NotAdvertised[]): void {
     if (this.stopped) return;
-    this.desired = decision;
+    for (const [key, intent] of changes) {
+      if (intent === undefined) this.desired.delete(key);
+      else this.desired.set(key, intent);
+      this.dirty.add(key);
+    }
+    this.pendingRefusals = notAdvertised;
     // Started by the first change after quiet and never pushed back: bounded latency.
     this.windowTimer ??= this.clock.schedule(this.options.windowMs, () => {
       this.windowTimer = undefined;
@@ -81,7 +108,7 @@ export class IntentSmoother {
     });
   }
 
-  /** Emit now whatever is pending, skipping the window (used once at initial sync). Always emits. */
+  /** Emit now whatever is pending, skipping the window (used at initial sync and reloads). Always emits, complete. */
   flush(): void {
     if (this.stopped) return;
     this.windowTimer?.cancel();
@@ -94,6 +121,12 @@ export class IntentSmoother {
     return [...this.held.values()].sort((a, b) => comparePrefixes(a.prefix, b.prefix));
   }
 
+  /** The intents last emitted, in prefix order. */
+  advertised(): readonly Intent[] {
+    this.sorted ??= [...this.emitted.values()].sort((a, b) => comparePrefixes(a.prefix, b.prefix));
+    return this.sorted;
+  }
+
   /**
    * The intents last emitted, and the not-advertised list of the decision they came from plus one
    * `held-down` entry per held prefix: held withdrawn ("advertisement held back …") and also held
@@ -102,7 +135,8 @@ export class IntentSmoother {
   get current(): Decision {
     const now = this.clock.now();
     const heldEntries: NotAdvertised[] = this.heldDown().map((h) => {
-      const intent = h.wanted === 'advertise' ? this.desiredIntent(h.prefix) : this.emitted.get(prefixKey(h.prefix));
+      const key = prefixKey(h.prefix);
+      const intent = h.wanted === 'advertise' ? this.desired.get(key) : this.emitted.get(key);
       const sources = [...new Set(intent?.reasons.map((r) => r.source) ?? [])];
       const left = Math.max(0, h.until - now) / 1000;
       return {
@@ -114,7 +148,7 @@ export class IntentSmoother {
           `(flapping; minimum interval ${formatSeconds(this.options.minIntervalMs)} s)`,
       };
     });
-    return { intents: sortedIntents(this.emitted.values()), notAdvertised: [...this.evaluated.notAdvertised, ...heldEntries] };
+    return { intents: this.advertised(), notAdvertised: [...this.refusals(), ...heldEntries] };
   }
 
   /** Cancels every timer; later calls emit nothing. */
@@ -127,12 +161,10 @@ export class IntentSmoother {
     this.held = new Map();
   }
 
-  private desiredIntent(prefix: Prefix): Intent | undefined {
-    const key = prefixKey(prefix);
-    return this.desired.intents.find((i) => prefixKey(i.prefix) === key);
-  }
-
-  /** Works out what the RIB should hold now, emits it if it changed (or if `force`), re-arms the hold timer. */
+  /**
+   * Works out what the RIB should hold now, emits what changed (everything if `force`), re-arms the
+   * hold timer. Only the prefixes changed since the last evaluation and the held ones are looked at.
+   */
   private evaluate(force: boolean): void {
     if (this.emitting) {
       // Called from inside `emit` (the callback flushed): run once more when it returns, without forcing.
@@ -144,41 +176,44 @@ export class IntentSmoother {
     const min = this.options.minIntervalMs;
     for (const [key, at] of this.lastTransition) if (now - at >= min) this.lastTransition.delete(key);
 
-    const desired = new Map(this.desired.intents.map((i) => [prefixKey(i.prefix), i] as const));
-    const next = new Map<string, Intent>();
+    const keys = this.dirty;
+    for (const key of this.held.keys()) keys.add(key);
+    this.dirty = new Set();
+    const changes = new Map<string, Intent | undefined>();
     const held = new Map<string, HeldDown>();
-    const transitions: string[] = [];
-    for (const key of new Set([...desired.keys(), ...this.emitted.keys()])) {
-      const want = desired.get(key);
+    for (const key of keys) {
+      const want = this.desired.get(key);
       const have = this.emitted.get(key);
       if ((want !== undefined) === (have !== undefined)) {
         // No transition: an advertised prefix takes the new attributes and reasons at once.
-        if (want !== undefined) next.set(key, want);
+        if (want === undefined || have === undefined || want === have) continue;
+        this.emitted.set(key, want);
+        this.sorted = undefined;
+        if (!sameRoute(want, have)) changes.set(key, want);
         continue;
       }
       const last = this.lastTransition.get(key);
       if (last === undefined) {
-        if (want !== undefined) next.set(key, want);
-        transitions.push(key);
+        if (want !== undefined) this.emitted.set(key, want);
+        else this.emitted.delete(key);
+        this.sorted = undefined;
+        changes.set(key, want);
+        if (min > 0) this.lastTransition.set(key, now);
         continue;
       }
       // Held: keep the emitted state until the interval since the last transition has passed.
       const prefix = (want ?? have)?.prefix;
       if (prefix === undefined) continue; // unreachable: exactly one of want/have is defined
-      if (have !== undefined) next.set(key, have);
       held.set(key, { prefix, wanted: want !== undefined ? 'advertise' : 'withdraw', until: last + min });
     }
 
-    const changed = force || !sameAttributes(this.emitted, next);
-    if (min > 0) for (const key of transitions) this.lastTransition.set(key, now);
-    this.emitted = next;
-    this.evaluated = this.desired;
+    this.refusals = this.pendingRefusals;
     this.held = held;
     this.armHoldTimer(now);
-    if (!changed) return;
+    if (!force && changes.size === 0) return;
     this.emitting = true;
     try {
-      this.emit(sortedIntents(next.values()));
+      this.emit(force ? new Map(this.emitted) : changes, force);
     } finally {
       this.emitting = false;
     }
@@ -205,6 +240,12 @@ export class IntentSmoother {
   }
 }
 
+function checkOptions(options: ChurnOptions): void {
+  for (const [name, v] of Object.entries(options)) {
+    if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`churn ${name} must be a finite number ≥ 0, not ${String(v)}`);
+  }
+}
+
 /** Family, then address, then length: the order the decisions are sorted in. */
 function comparePrefixes(a: Prefix, b: Prefix): number {
   if (a.afi !== b.afi) return a.afi - b.afi;
@@ -215,21 +256,6 @@ function comparePrefixes(a: Prefix, b: Prefix): number {
     if (c !== 0) return c;
   }
   return a.length - b.length;
-}
-
-function sortedIntents(intents: Iterable<Intent>): Intent[] {
-  return [...intents].sort((a, b) => comparePrefixes(a.prefix, b.prefix));
-}
-
-/** Whether two sets would give the RIB the same routes (reasons do not reach it). */
-function sameAttributes(a: ReadonlyMap<string, Intent>, b: ReadonlyMap<string, Intent>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [key, x] of a) {
-    const y = b.get(key);
-    if (y === undefined) return false;
-    if (x !== y && !sameRoute(x, y)) return false;
-  }
-  return true;
 }
 
 function sameRoute(x: Intent, y: Intent): boolean {

@@ -14,11 +14,8 @@
  */
 import type { Prefix } from '../bgp/index.js';
 import { type Claim, type DecisionInput, type NodeContext, type Outcome, comparePrefix, intentOf, nodeContext, nodeOutcome, serviceKey, serviceOutcome, sliceServiceKey, sortedRefusals } from './decide.js';
-import type { Decision, Intent } from './intent.js';
+import type { Decision, Intent, IntentChanges } from './intent.js';
 import type { EndpointSlice, Service } from './objects.js';
-
-/** Prefix key → its intent now, or undefined when nothing wants it any more. */
-export type IntentChanges = ReadonlyMap<string, Intent | undefined>;
 
 interface Seen {
   /** The update that last saw the object. */

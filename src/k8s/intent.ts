@@ -3,7 +3,7 @@
  * Kubernetes side produces it, the RIB consumes the prefixes (`setOriginated`), the CLI shows the
  * reasons. Nothing here knows BGP beyond a prefix and its communities.
  */
-import type { LargeCommunity, Prefix } from '../bgp/index.js';
+import { type LargeCommunity, type Prefix, ipv4Prefix, ipv6Prefix } from '../bgp/index.js';
 
 /** One rule that wants a prefix advertised. */
 export interface IntentReason {
@@ -47,7 +47,18 @@ export interface Decision {
   readonly notAdvertised: readonly NotAdvertised[];
 }
 
-/** `afi/length/address`: one key per prefix (origination has no ADD-PATH ids), cheap to make. */
+/** Prefix key (`prefixKey`) → the intent now, or undefined for a prefix no longer wanted. */
+export type IntentChanges = ReadonlyMap<string, Intent | undefined>;
+
+/** `afi/length/address`: one key per prefix (origination has no ADD-PATH ids), cheap to make and to read back. */
 export function prefixKey(p: Prefix): string {
   return typeof p.address === 'number' ? `4/${p.length}/${p.address}` : `6/${p.length}/${Buffer.from(p.address).toString('hex')}`;
+}
+
+/** The prefix a `prefixKey` names (a withdrawal carries only its key). */
+export function prefixOfKey(key: string): Prefix {
+  const [family, length, address] = key.split('/');
+  if (family === '4' && length !== undefined && address !== undefined) return ipv4Prefix(Number(address), Number(length));
+  if (family === '6' && length !== undefined && address !== undefined) return ipv6Prefix(Buffer.from(address, 'hex'), Number(length));
+  throw new RangeError(`not a prefix key: ${key}`);
 }

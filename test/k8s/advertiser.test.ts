@@ -5,12 +5,13 @@
  */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { formatPrefix, parsePrefix } from '../../src/bgp/index.js';
+import { parsePrefix } from '../../src/bgp/index.js';
 import type { ServiceCidrs } from '../../src/config/config.js';
-import { EmptySource, type ServiceRoute, ServiceAdvertiser } from '../../src/k8s/advertiser.js';
+import { EmptySource, ServiceAdvertiser } from '../../src/k8s/advertiser.js';
 import type { EndpointSlice, Service } from '../../src/k8s/objects.js';
 import type { ClusterSource, ClusterState, SourceStatus } from '../../src/k8s/source.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { recordingSink } from '../helpers/service-sink.js';
 
 class ScriptedSource implements ClusterSource {
   state_: ClusterState = { services: [], endpointSlices: [], node: undefined };
@@ -48,14 +49,9 @@ const slice = (service: string, node: string): EndpointSlice => ({
 
 function harness(source: ClusterSource) {
   const clock = new FakeClock();
-  const sets: string[][] = [];
-  let completed = 0;
-  const a = new ServiceAdvertiser(
-    source,
-    { nodeName: 'n1', serviceCidrs: CIDRS, settings: { coalesceWindow: 0.1, minFlapInterval: 0, advertisePodCIDRs: false }, clock, logger: pino({ level: 'silent' }) },
-    { originate: (routes: readonly ServiceRoute[]) => sets.push(routes.map((r) => formatPrefix(r.prefix))), complete: () => completed++ },
-  );
-  return { a, clock, sets, completed: () => completed };
+  const { sink, sets, completed } = recordingSink();
+  const a = new ServiceAdvertiser(source, { nodeName: 'n1', serviceCidrs: CIDRS, settings: { coalesceWindow: 0.1, minFlapInterval: 0, advertisePodCIDRs: false }, clock, logger: pino({ level: 'silent' }) }, sink);
+  return { a, clock, sets, completed };
 }
 
 describe('ServiceAdvertiser', () => {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { formatPrefix, parsePrefix } from '../../src/bgp/index.js';
 import type { Clock, TimerHandle } from '../../src/fsm/clock.js';
 import { IntentSmoother, type ChurnOptions } from '../../src/k8s/churn.js';
-import type { Decision, Intent, NotAdvertised } from '../../src/k8s/intent.js';
+import { type Decision, type Intent, type IntentChanges, type NotAdvertised, prefixKey } from '../../src/k8s/intent.js';
 
 /** A clock that only moves when told: timers run in time order (then scheduling order) inside `advance`. */
 class FakeClock implements Clock {
@@ -72,11 +72,40 @@ function routes(intents: readonly Intent[]): string[] {
   return intents.map((i) => `${formatPrefix(i.prefix)}${i.gracefulShutdown ? ' gshut' : ''}${i.communities.length > 0 ? ` c=${i.communities.join(',')}` : ''}`);
 }
 
+/**
+ * A sink as the RIB is one: it applies each emit's changes (or replaces everything on a complete
+ * one) and must then hold exactly what the smoother says it emitted.
+ */
+function sink(smoother: () => IntentSmoother) {
+  const held = new Map<string, Intent>();
+  return (changes: IntentChanges, complete: boolean): string[] => {
+    if (complete) held.clear();
+    for (const [key, i] of changes) {
+      expect(complete && i === undefined).toBe(false);
+      if (i === undefined) held.delete(key);
+      else held.set(key, i);
+    }
+    const now = routes(sortedIntents(held.values()));
+    expect(now).toEqual(routes(smoother().advertised()));
+    return now;
+  };
+}
+
+function sortedIntents(intents: Iterable<Intent>): Intent[] {
+  return [...intents].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
+}
+
 function setup(options: ChurnOptions) {
   const clock = new FakeClock();
   const emits: { at: number; routes: string[] }[] = [];
-  const smoother = new IntentSmoother(options, clock, (intents) => emits.push({ at: clock.now(), routes: routes(intents) }));
-  return { clock, emits, smoother };
+  /** Per emit, what it carried: `complete`, or each changed prefix (`-prefix` withdrawn). */
+  const carried: string[][] = [];
+  const apply = sink(() => smoother);
+  const smoother: IntentSmoother = new IntentSmoother(options, clock, (changes, complete) => {
+    carried.push(complete ? ['complete'] : [...changes].map(([key, i]) => (i === undefined ? `-${key}` : (routes([i])[0] as string))));
+    emits.push({ at: clock.now(), routes: apply(changes, complete) });
+  });
+  return { clock, emits, carried, smoother };
 }
 
 const heldEntries = (d: Decision): NotAdvertised[] => d.notAdvertised.filter((n) => n.reason === 'held-down');
@@ -137,6 +166,16 @@ describe('window', () => {
       // The state as of the expiry: the update made at e.at - 10 is the last before it.
       expect(e.routes).toEqual(wanted[e.at / 10 - 1]);
     }
+  });
+
+  it('after the complete first set, an emit carries only what changed', () => {
+    const { clock, carried, smoother } = setup({ windowMs: 100, minIntervalMs: 0 });
+    const steady = Array.from({ length: 50 }, (_, i) => intent(`10.1.${i}.1/32`));
+    smoother.update(decision(...steady, intent('10.0.0.2/32'), intent('10.0.0.3/32')));
+    smoother.flush();
+    smoother.update(decision(...steady, intent('10.0.0.1/32'), intent('10.0.0.3/32', { communities: [7] })));
+    clock.advance(100);
+    expect(carried).toEqual([['complete'], [`-${prefixKey(parsePrefix('10.0.0.2/32'))}`, '10.0.0.1/32', '10.0.0.3/32 c=7']]);
   });
 
   it('a change of reasons alone does not emit but shows in current', () => {
@@ -202,8 +241,9 @@ describe('flush', () => {
     const clock = new FakeClock();
     const emits: string[][] = [];
     let calls = 0;
-    const smoother: IntentSmoother = new IntentSmoother({ windowMs: 100, minIntervalMs: 0 }, clock, (intents) => {
-      emits.push(routes(intents));
+    const apply = sink(() => smoother);
+    const smoother: IntentSmoother = new IntentSmoother({ windowMs: 100, minIntervalMs: 0 }, clock, (changes, complete) => {
+      emits.push(apply(changes, complete));
       if (calls++ === 0) {
         smoother.update(decision(intent('10.0.0.2/32')));
         smoother.flush();

@@ -6,12 +6,13 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatPrefix, parsePrefix } from '../../src/bgp/index.js';
+import { parsePrefix } from '../../src/bgp/index.js';
 import { systemClock } from '../../src/fsm/clock.js';
 import { ServiceAdvertiser } from '../../src/k8s/advertiser.js';
 import { KubernetesApiSource } from '../../src/k8s/api-source.js';
 import { type K8sApiServer, startK8sApiServer } from '../helpers/k8s-api-server.js';
 import { until } from '../helpers/raw-peer.js';
+import { recordingSink } from '../helpers/service-sink.js';
 
 const servers: K8sApiServer[] = [];
 const advertisers: ServiceAdvertiser[] = [];
@@ -43,8 +44,7 @@ async function setup(): Promise<{ api: K8sApiServer; sets: string[][]; latest: (
   kc.loadFromFile(api.kubeconfigPath);
   const logger = pino({ level: 'silent' });
   const source = new KubernetesApiSource({ kubeConfig: kc, nodeName: NODE, clock: systemClock, random: Math.random, logger, backoffMinMs: 100, backoffMaxMs: 400, silenceMs: 3000, watchTimeoutSeconds: 30, listTimeoutMs: 2000 });
-  const sets: string[][] = [];
-  let completed = 0;
+  const { sink, sets, completed } = recordingSink();
   const advertiser = new ServiceAdvertiser(
     source,
     {
@@ -54,12 +54,12 @@ async function setup(): Promise<{ api: K8sApiServer; sets: string[][]; latest: (
       clock: systemClock,
       logger,
     },
-    { originate: (routes) => sets.push(routes.map((r) => formatPrefix(r.prefix))), complete: () => completed++ },
+    sink,
   );
   advertisers.push(advertiser);
   advertiser.start();
-  await until(() => completed === 1, 5000, 'the initial sync');
-  return { api, sets, latest: () => sets.at(-1) ?? [], source, advertiser, completed: () => completed };
+  await until(() => completed() === 1, 5000, 'the initial sync');
+  return { api, sets, latest: () => sets.at(-1) ?? [], source, advertiser, completed };
 }
 
 const RANGES = ['10.96.0.0/12', '203.0.113.0/24'];

@@ -206,7 +206,8 @@ type Change =
   | { readonly kind: 'announce'; readonly path: PathSpec; readonly prefixes: readonly Prefix[] }
   | { readonly kind: 'withdraw'; readonly peer: PeerName; readonly pathId?: number; readonly prefixes: readonly Prefix[] }
   | { readonly kind: 'down'; readonly peer: PeerName }
-  | { readonly kind: 'originate'; readonly prefixes: readonly Prefix[]; readonly communities: readonly number[] };
+  | { readonly kind: 'originate'; readonly prefixes: readonly Prefix[]; readonly communities: readonly number[] }
+  | { readonly kind: 'change-origination'; readonly announce: readonly Prefix[]; readonly withdraw: readonly Prefix[]; readonly communities: readonly number[] };
 
 const changeOf = (varieties: readonly Variety[]): fc.Arbitrary<Change> => fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('announce' as const), path: pathOf(varieties), prefixes: prefixSet }) },
@@ -220,6 +221,15 @@ const changeOf = (varieties: readonly Variety[]): fc.Arbitrary<Change> => fc.one
   {
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('originate' as const), prefixes: fc.subarray(PREFIXES, { maxLength: 2 }), communities: fc.constantFrom([] as number[], [WellKnownCommunity.NO_EXPORT]) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('change-origination' as const),
+      announce: fc.subarray(PREFIXES, { maxLength: 2 }),
+      withdraw: fc.subarray(PREFIXES, { maxLength: 2 }),
+      communities: fc.constantFrom([] as number[], [WellKnownCommunity.NO_EXPORT]),
+    }),
   },
 );
 
@@ -252,6 +262,13 @@ class Driver {
         this.r.setOriginated(
           ORIGINATION,
           c.prefixes.map((prefix) => ({ prefix, attributes: { origin: 0, asPath: [], ...(c.communities.length === 0 ? {} : { communities: c.communities }) } })),
+        );
+        return;
+      case 'change-origination':
+        this.r.changeOriginated(
+          ORIGINATION,
+          c.announce.map((prefix) => ({ prefix, attributes: { origin: 0, asPath: [], ...(c.communities.length === 0 ? {} : { communities: c.communities }) } })),
+          c.withdraw,
         );
         return;
     }

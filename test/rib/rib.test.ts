@@ -384,6 +384,29 @@ describe('Rib: origination', () => {
   });
 });
 
+describe('Rib: origination by difference', () => {
+  it('changeOriginated announces and withdraws only what it names, keeps the rest, and setOriginated afterwards still replaces by difference', () => {
+    const r = rib();
+    const b = {};
+    r.join(b, '192.0.2.101', ebgpPolicy(), FORMAT);
+    const attrs: PathAttributes = { origin: 0, asPath: [] };
+    const route = (p: string, a: PathAttributes = attrs) => ({ prefix: parsePrefix(p), attributes: a });
+    r.setOriginated('k8s', [route('10.96.0.0/12'), route('203.0.113.1/32'), route('203.0.113.2/32')]);
+    pull(r, b);
+    r.changeOriginated('k8s', [route('203.0.113.3/32'), route('203.0.113.2/32', { ...attrs, communities: [7] })], [parsePrefix('203.0.113.1/32'), parsePrefix('198.51.100.9/32')]);
+    const second = pull(r, b);
+    expect(second.flatMap((u) => u.withdrawnRoutes ?? []).map(formatPrefix)).toEqual(['203.0.113.1/32']);
+    const sent = table(second);
+    expect([...sent.keys()].sort()).toEqual(['203.0.113.2/32', '203.0.113.3/32']);
+    expect(sent.get('203.0.113.2/32')?.communities).toEqual([7]);
+    expect(r.routes().map((e) => formatPrefix(e.prefix)).sort()).toEqual(['10.96.0.0/12', '203.0.113.2/32', '203.0.113.3/32']);
+    // The set the change left is what the next complete set is compared with.
+    r.setOriginated('k8s', [route('10.96.0.0/12'), route('203.0.113.2/32', { ...attrs, communities: [7] })]);
+    expect(pull(r, b).flatMap((u) => u.withdrawnRoutes ?? []).map(formatPrefix)).toEqual(['203.0.113.3/32']);
+    expect(r.routes().map((e) => formatPrefix(e.prefix)).sort()).toEqual(['10.96.0.0/12', '203.0.113.2/32']);
+  });
+});
+
 describe('Rib: route refresh', () => {
   it('answers a request with the family\'s Adj-RIB-Out again; with enhanced route refresh between BoRR and EoRR (RFC 7313)', () => {
     const r = rib();
