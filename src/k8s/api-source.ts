@@ -1,12 +1,13 @@
 /**
  * The cluster from the Kubernetes API: Services and EndpointSlices of every namespace and this
  * node's Node, each followed by a Reflector through @kubernetes/client-node (kubeconfig, auth,
- * typed lists, watches).
+ * typed lists, watches), keeping of each object only what the decision reads (projection.ts).
  */
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../fsm/clock.js';
 import type { EndpointSlice, Node, Service } from './objects.js';
+import { projectEndpointSlice, projectNode, projectService } from './projection.js';
 import { type ListPage, Reflector, type WatchFn } from './reflector.js';
 import type { ClusterSource, ClusterState, SourceStatus } from './source.js';
 
@@ -79,6 +80,7 @@ export class KubernetesApiSource implements ClusterSource {
         ...common,
         name: 'services',
         logger: o.logger,
+        keep: projectService,
         list: async (p) => page(await core.listServiceForAllNamespaces({ limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
         watch: watchOn('/api/v1/services'),
       },
@@ -89,6 +91,7 @@ export class KubernetesApiSource implements ClusterSource {
         ...common,
         name: 'endpointslices',
         logger: o.logger,
+        keep: projectEndpointSlice,
         list: async (p) => page(await discovery.listEndpointSliceForAllNamespaces({ limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
         watch: watchOn('/apis/discovery.k8s.io/v1/endpointslices'),
       },
@@ -101,6 +104,7 @@ export class KubernetesApiSource implements ClusterSource {
         ...common,
         name: 'node',
         logger: o.logger,
+        keep: projectNode,
         list: async (p) => page(await core.listNode({ fieldSelector: own, limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
         watch: watchOn('/api/v1/nodes', { fieldSelector: own }),
       },

@@ -205,10 +205,10 @@ export function serviceOutcome(svc: Service, key: string, slices: readonly Endpo
   const annotations = readAnnotations(svc.metadata?.annotations);
   const claims: { key: string; prefix: Prefix; claim: Claim }[] = [];
   const refusals: NotAdvertised[] = [];
-  const outcome = { claims, refusals, problems: annotations.problems.map((p) => `${key}: ${p}`) };
+  const outcome = (): Outcome => compact(claims, refusals, annotations.problems.map((p) => `${key}: ${p}`));
   const type = text(svc.spec?.type) ?? 'ClusterIP';
   // ExternalName has no address of its own; unknown types are not forwarded by kube-proxy.
-  if (!SERVICE_TYPES.has(type)) return outcome;
+  if (!SERVICE_TYPES.has(type)) return outcome();
 
   const declared = strings(svc.spec?.clusterIPs);
   const clusterIPs = declared.length > 0 ? declared : strings([svc.spec?.clusterIP]);
@@ -221,7 +221,7 @@ export function serviceOutcome(svc: Service, key: string, slices: readonly Endpo
       const host = hostPrefix(a);
       if (host !== undefined) refusals.push({ address: hostText(host), source: key, reason: 'headless', detail: 'clusterIP None: kube-proxy does not forward it' });
     }
-    return outcome;
+    return outcome();
   }
 
   const addresses: { kind: AddressKind; text: string }[] = [
@@ -269,7 +269,14 @@ export function serviceOutcome(svc: Service, key: string, slices: readonly Endpo
     }
     claims.push({ key: prefixKey(host), prefix: host, claim: { reason: { rule, source: `${key} ${kind}` }, communities: annotations.communities, largeCommunities: annotations.largeCommunities, draining: state === 'draining' } });
   }
-  return outcome;
+  return outcome();
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** Empty lists shared: the incremental decider keeps an outcome per service, ten thousand of them. */
+function compact(claims: Outcome['claims'], refusals: Outcome['refusals'], problems: Outcome['problems']): Outcome {
+  return { claims: claims.length === 0 ? NONE : claims, refusals: refusals.length === 0 ? NONE : refusals, problems: problems.length === 0 ? NONE : problems };
 }
 
 /** Why this node is excluded, or undefined. */
@@ -393,7 +400,7 @@ function readAnnotations(annotations: unknown): ServiceAnnotations {
       problems.push(`${LARGE_COMMUNITIES_ANNOTATION}: ${e.message}; skipped`);
     }
   }
-  return { optOut, communities, largeCommunities, problems };
+  return { optOut, communities: communities.length === 0 ? NONE : communities, largeCommunities: largeCommunities.length === 0 ? NONE : largeCommunities, problems };
 }
 
 /**

@@ -33,8 +33,8 @@ interface SliceEntry extends Seen {
 
 interface PrefixClaims {
   readonly prefix: Prefix;
-  /** By who claims: a service entry, or the node's own outcome. */
-  readonly claims: Map<object, readonly Claim[]>;
+  /** By who claims: a service entry, or the node's own outcome (an array: almost always one owner). */
+  claims: { readonly owner: object; readonly claim: Claim }[];
 }
 
 const NO_OUTCOME: Outcome = { claims: [], refusals: [], problems: [] };
@@ -161,12 +161,9 @@ export class ServiceDecider {
 
   private addClaims(owner: object, outcome: Outcome, dirty: Set<string>): void {
     for (const { key, prefix, claim } of outcome.claims) {
-      let entry = this.claims.get(key);
-      if (entry === undefined) {
-        entry = { prefix, claims: new Map() };
-        this.claims.set(key, entry);
-      }
-      entry.claims.set(owner, [...(entry.claims.get(owner) ?? []), claim]);
+      const entry = this.claims.get(key);
+      if (entry === undefined) this.claims.set(key, { prefix, claims: [{ owner, claim }] });
+      else entry.claims.push({ owner, claim });
       dirty.add(key);
     }
   }
@@ -175,8 +172,8 @@ export class ServiceDecider {
     for (const { key } of outcome.claims) {
       const entry = this.claims.get(key);
       if (entry === undefined) continue;
-      entry.claims.delete(owner);
-      if (entry.claims.size === 0) this.claims.delete(key);
+      entry.claims = entry.claims.filter((c) => c.owner !== owner);
+      if (entry.claims.length === 0) this.claims.delete(key);
       dirty.add(key);
     }
   }
@@ -193,9 +190,10 @@ export class ServiceDecider {
         changes.set(key, undefined);
         continue;
       }
-      const all: Claim[] = [];
-      for (const cs of entry.claims.values()) for (const c of cs) all.push(c);
-      const after = intentOf(entry.prefix, all);
+      const after = intentOf(
+        entry.prefix,
+        entry.claims.map((c) => c.claim),
+      );
       if (before !== undefined && sameIntent(before, after)) continue;
       this.intents.set(key, after);
       changes.set(key, after);

@@ -49,6 +49,8 @@ export interface ReflectorOptions<T> {
   /** A list page not answered in this time is retried. */
   readonly listTimeoutMs?: number;
   readonly backoffMaxMs?: number;
+  /** What is kept of each object listed or watched (default: all of it). */
+  readonly keep?: (object: T) => T;
 }
 
 export interface ReflectorStatus {
@@ -119,6 +121,10 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
     this.backoffMs = o.backoffMinMs ?? 500;
   }
 
+  private keep(object: T): T {
+    return this.o.keep === undefined ? object : this.o.keep(object);
+  }
+
   get status(): ReflectorStatus {
     return {
       name: this.o.name,
@@ -159,7 +165,7 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
       for (let pages = 0; pages < 100_000; pages++) {
         const page = await this.withTimeout(this.o.list({ limit: this.o.pageSize ?? 500, ...(token === undefined ? {} : { continue: token }) }));
         if (generation !== this.generation) return;
-        for (const item of page.items) fresh.set(objectKey(item), item);
+        for (const item of page.items) fresh.set(objectKey(item), this.keep(item));
         rv = page.resourceVersion;
         token = page.continue === undefined || page.continue === '' ? undefined : page.continue;
         if (token === undefined) break;
@@ -251,7 +257,7 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
       const rv = o.metadata?.resourceVersion;
       if (rv !== undefined && rv !== '') this.resourceVersion = rv;
       if (type === 'BOOKMARK') return;
-      if (type === 'ADDED' || type === 'MODIFIED') this.store.set(objectKey(o), o);
+      if (type === 'ADDED' || type === 'MODIFIED') this.store.set(objectKey(o), this.keep(o));
       else if (type === 'DELETED') this.store.delete(objectKey(o));
       else return;
       // A watch that delivers works: the next failure starts its backoff from the bottom again.

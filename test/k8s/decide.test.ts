@@ -16,6 +16,7 @@ import { parsePrefix, formatPrefix } from '../../src/bgp/index.js';
 import type { ServiceCidrs } from '../../src/config/config.js';
 import { type DecisionInput, annotationProblems, decide } from '../../src/k8s/decide.js';
 import { ServiceDecider } from '../../src/k8s/decider.js';
+import { projectEndpointSlice, projectNode, projectService } from '../../src/k8s/projection.js';
 import { type Decision, type Intent, prefixKey } from '../../src/k8s/intent.js';
 import type { Endpoint, EndpointConditions, EndpointSlice, Node, Service } from '../../src/k8s/objects.js';
 
@@ -1141,6 +1142,16 @@ describe('properties', () => {
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+  it('what the watcher keeps of each object (projection.ts) decides as the whole object does', () => {
+    fc.assert(
+      fc.property(fc.oneof(worldArb, crowdedArb), (w) => {
+        const kept = { ...w, services: w.services.map(projectService), slices: w.slices.map(projectEndpointSlice), node: projectNode(w.node) };
+        expect(run(kept)).toEqual(run(w));
+        expect(annotationProblems(kept.services)).toEqual(annotationProblems(w.services as Service[]));
+      }),
+      { numRuns: 2000 },
     );
   });
 });
