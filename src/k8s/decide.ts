@@ -276,7 +276,12 @@ const NONE: readonly never[] = Object.freeze([]);
 
 /** Empty lists shared: the incremental decider keeps an outcome per service, ten thousand of them. */
 function compact(claims: Outcome['claims'], refusals: Outcome['refusals'], problems: Outcome['problems']): Outcome {
-  return { claims: claims.length === 0 ? NONE : claims, refusals: refusals.length === 0 ? NONE : refusals, problems: problems.length === 0 ? NONE : problems };
+  return { claims: exact(claims), refusals: exact(refusals), problems: exact(problems) };
+}
+
+/** A list built by push has room for more; kept for long, a copy of its exact length (or the shared empty one) is smaller. */
+function exact<T>(xs: readonly T[]): readonly T[] {
+  return xs.length === 0 ? NONE : xs.slice();
 }
 
 /** Why this node is excluded, or undefined. */
@@ -434,9 +439,9 @@ export function intentOf(prefix: Prefix, cs: readonly Claim[]): Intent {
   for (const c of cs.flatMap((x) => x.largeCommunities)) if (!large.some((x) => compareLarge(x, c) === 0)) large.push(c);
   return {
     prefix,
-    reasons,
-    communities: [...communities].sort((a, b) => a - b),
-    largeCommunities: large.sort(compareLarge),
+    reasons: exact(reasons),
+    communities: communities.size === 0 ? NONE : [...communities].sort((a, b) => a - b),
+    largeCommunities: exact(large.sort(compareLarge)),
     gracefulShutdown,
   };
 }

@@ -81,10 +81,14 @@ function pick(o: Json, names: readonly string[]): Json {
   return out;
 }
 
-/** Without the undefined fields (typed client objects have every field, most of them undefined). */
+/**
+ * Without the undefined fields (typed client objects have every field, most of them undefined).
+ * Copied rather than deleted from: an object a field was deleted from is slower and larger in V8.
+ */
 function shape(o: Json): Json {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
+  const out: Json = {};
+  for (const k of Object.keys(o)) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }
 
 function isObject(v: unknown): v is Json {
