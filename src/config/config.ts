@@ -99,6 +99,21 @@ export interface GracefulRestartTimes {
   readonly selectionDeferralTime: number;
 }
 
+/** KbgpConfiguration spec.cluster: where the cluster's state and Calico's resources come from. */
+export interface ClusterSettings {
+  /** Services, EndpointSlices and this Node: none, the Kubernetes API, or a directory of manifests (`kbgp run` flags override). */
+  readonly source: 'None' | 'Kubernetes' | 'Manifests';
+  /** With Kubernetes: a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster). */
+  readonly kubeconfig?: string;
+  /** With Manifests: the directory. */
+  readonly manifests?: string;
+  /**
+   * BGPConfiguration, BGPPeer, BGPFilter and the Nodes: from this file, or live from the cluster
+   * (crd.projectcalico.org/v1 and the Nodes' Calico annotations), as Calico itself reads them.
+   */
+  readonly calicoResources: 'File' | 'Cluster';
+}
+
 export type { PrefixAdvertisement };
 export type AddPathSetting = 'Both' | 'Receive' | 'Send' | 'Off';
 
@@ -131,6 +146,7 @@ export interface NodeConfig {
   /** BGPConfiguration nodeMeshMaxRestartTime: the restart time announced on node-to-node mesh sessions, seconds. */
   readonly meshRestartTime: number;
   readonly gracefulRestart: GracefulRestartTimes;
+  readonly cluster: ClusterSettings;
   /** Seconds; unset ones take Calico's defaults (connect delay 2, retry 5, error wait 5..30). */
   readonly timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>>;
 }
@@ -180,15 +196,37 @@ interface Doc {
   readonly label: string;
   readonly spec: Fields;
   readonly labels: Readonly<Record<string, string>>;
+  readonly fromCluster: boolean;
 }
 
-function documents(text: string): Doc[] {
-  const out: Doc[] = [];
+/** A configuration file's documents, as values (YAML errors name the document). */
+export function parseDocuments(text: string): unknown[] {
+  const out: unknown[] = [];
   parseAllDocuments(text).forEach((d, i) => {
     if (d.errors.length > 0) throw new ConfigError(`document ${i + 1}`, 'yaml', d.errors[0]?.message ?? 'invalid YAML');
-    const value = d.toJS() as Json;
-    if (value === null) return;
-    const top = Fields.of(`document ${i + 1}`, '', value);
+    out.push(d.toJS());
+  });
+  return out;
+}
+
+/**
+ * A configuration document as values, and where it came from: `document 3` of the file, or the
+ * cluster object it was read from. The cluster's Calico resources (crd.projectcalico.org/v1) and
+ * Nodes come in already shaped as projectcalico.org/v3 documents.
+ */
+export interface SourcedDocument {
+  readonly value: unknown;
+  /** For errors before the document's kind and name are known, e.g. `document 3`. */
+  readonly origin: string;
+  /** Read from the cluster, not from the file. */
+  readonly fromCluster?: boolean;
+}
+
+function documents(sourced: readonly SourcedDocument[]): Doc[] {
+  const out: Doc[] = [];
+  for (const { value, origin, fromCluster } of sourced) {
+    if (value === null || value === undefined) continue;
+    const top = Fields.of(origin, '', value as Json);
     const kind = top.requiredString('kind');
     const apiVersion = top.requiredString('apiVersion');
     const metadata = top.object('metadata');
@@ -209,8 +247,8 @@ function documents(text: string): Doc[] {
     metadata.done();
     const spec = Fields.of(label, 'spec', top.raw('spec'));
     top.done();
-    out.push({ kind, name, label, spec, labels });
-  });
+    out.push({ kind, name, label, spec, labels, fromCluster: fromCluster === true });
+  }
   return out;
 }
 
@@ -221,8 +259,22 @@ const GTSM = 'cannot be honoured: the TTL security check (RFC 5082) needs the IP
 
 /** Parses and resolves the configuration for `nodeName` (default: the KbgpConfiguration's, or $NODE_NAME). */
 export function loadConfig(text: string, nodeName?: string): NodeConfig {
-  const docs = documents(text);
-  const known = new Set(['BGPConfiguration', 'BGPPeer', 'BGPFilter', 'Node', 'KbgpConfiguration']);
+  return resolveConfig(
+    parseDocuments(text).map((value, i) => ({ value, origin: `document ${i + 1}` })),
+    nodeName,
+  );
+}
+
+/** Calico's kinds, read from the file, or from the cluster with `spec.cluster.calicoResources: Cluster`. */
+const CALICO_KINDS: ReadonlySet<string> = new Set(['BGPConfiguration', 'BGPPeer', 'BGPFilter', 'Node']);
+
+/**
+ * Resolves the configuration for `nodeName` from documents: the file's, and with
+ * `calicoResources: Cluster` the cluster's Calico resources and Nodes beside them.
+ */
+export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: string): NodeConfig {
+  const docs = documents(sourced);
+  const known = new Set([...CALICO_KINDS, 'KbgpConfiguration']);
   for (const d of docs) if (!known.has(d.kind)) throw new ConfigError(d.label, 'kind', `${d.kind} is not a kind kbgp reads (BGPConfiguration, BGPPeer, BGPFilter, Node, KbgpConfiguration)`);
   const filters = new Map<string, BgpFilter>();
   for (const d of docs.filter((x) => x.kind === 'BGPFilter')) {
@@ -338,6 +390,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   let listenAddress = '::';
   let metricsAddress: { host: string; port: number } | undefined;
   let controlSocket: string | undefined;
+  let cluster: ClusterSettings = { source: 'None', calicoResources: 'File' };
   const originate: OriginatedRoute[] = [];
   if (daemon !== undefined) {
     const s = daemon.spec;
@@ -396,6 +449,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
       advertisePodCIDRs: sv.boolean('advertisePodCIDRs') ?? services.advertisePodCIDRs,
     };
     sv.done();
+    cluster = clusterSettings(s.object('cluster'));
     const t = s.object('timers');
     for (const [field, key] of [['connectDelay', 'connectDelay'], ['connectRetryTime', 'connectRetryTime'], ['errorWaitMin', 'errorWaitMin'], ['errorWaitMax', 'errorWaitMax'], ['holdTime', 'holdTime']] as const) {
       const v = parseDuration(t, field);
@@ -421,6 +475,11 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
   }
   if (routerId === undefined) {
     throw new ConfigError(`KbgpConfiguration ${name}`, 'spec.routerId', 'no router ID: set it, give the Node an IPv4 address (spec.bgp.ipv4Address), or set $NODE_IP to the node\'s IPv4 address');
+  }
+
+  if (cluster.calicoResources === 'Cluster') {
+    const local = docs.find((d) => CALICO_KINDS.has(d.kind) && !d.fromCluster);
+    if (local !== undefined) throw new ConfigError(local.label, 'kind', `${local.kind} is read from the cluster (KbgpConfiguration spec.cluster.calicoResources is Cluster): remove it from the file`);
   }
 
   const peers: PeerConfig[] = [];
@@ -577,6 +636,7 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     gracefulRestart,
     serviceCidrs,
     services,
+    cluster,
     ...(metricsAddress === undefined ? {} : { metricsAddress }),
     ...(controlSocket === undefined ? {} : { controlSocket }),
     ...(clusterId === undefined ? {} : { clusterId }),
@@ -645,6 +705,21 @@ function advertisements(spec: Fields, names: ReadonlyMap<string, Community>): Pr
     a.done();
     return { cidr, communities, largeCommunities };
   });
+}
+
+function clusterSettings(c: Fields): ClusterSettings {
+  const source = c.string('source') ?? 'None';
+  if (source !== 'None' && source !== 'Kubernetes' && source !== 'Manifests') throw c.error('source', `${JSON.stringify(source)} is not None, Kubernetes or Manifests`);
+  const calicoResources = c.string('calicoResources') ?? 'File';
+  if (calicoResources !== 'File' && calicoResources !== 'Cluster') throw c.error('calicoResources', `${JSON.stringify(calicoResources)} is not File or Cluster`);
+  const kubeconfig = c.string('kubeconfig');
+  const manifests = c.string('manifests');
+  if (kubeconfig !== undefined && source !== 'Kubernetes') throw c.error('kubeconfig', 'needs source Kubernetes');
+  if (source === 'Manifests' && (manifests === undefined || manifests === '')) throw c.error('manifests', 'is required with source Manifests: the directory to follow');
+  if (manifests !== undefined && source !== 'Manifests') throw c.error('manifests', 'needs source Manifests');
+  if (calicoResources === 'Cluster' && source !== 'Kubernetes') throw c.error('calicoResources', 'Cluster needs source Kubernetes: the resources are read from the API server');
+  c.done();
+  return { source, calicoResources, ...(kubeconfig === undefined ? {} : { kubeconfig }), ...(manifests === undefined ? {} : { manifests }) };
 }
 
 const NEXT_HOP_MODES: readonly NextHopMode[] = ['Auto', 'Self', 'Keep'];
