@@ -58,6 +58,8 @@ export interface DaemonDeps {
   readonly cluster?: ClusterSource;
   /** Where the control socket (the CLI's way in) listens; none without. */
   readonly controlSocket?: string;
+  /** Where the configuration's Calico resources come from, when from the cluster: its watches show in status and metrics. */
+  readonly configSource?: { status(): SourceStatus };
 }
 
 interface Peer {
@@ -320,6 +322,7 @@ export class Daemon {
       ['ipv6Address', before.ipv6Address, next.ipv6Address],
       ['metricsAddress', JSON.stringify(before.metricsAddress), JSON.stringify(next.metricsAddress)],
       ['controlSocket', before.controlSocket, next.controlSocket],
+      ['cluster (KbgpConfiguration spec.cluster)', JSON.stringify(before.cluster), JSON.stringify(next.cluster)],
     ];
     const needRestart = fixed.filter(([, a, b]) => a !== b).map(([name]) => name);
     if (needRestart.length > 0) throw new Error(`these change only with a restart of kbgp: ${needRestart.join(', ')}; the configuration in force is kept`);
@@ -589,7 +592,7 @@ export class Daemon {
   /** Ready: listening, and the cluster source synced and followed now. */
   readiness(): Readiness {
     if (this.server === undefined) return { ready: false, detail: 'not listening' };
-    const s = this.advertiser.status;
+    const s = this.sourceStatus();
     if (!s.synced) return { ready: false, detail: `${s.source}: initial lists not in yet` };
     if (!s.healthy) {
       const down = s.detail.filter((d) => !d.healthy).map((d) => `${d.name}${d.lastError === undefined ? '' : ` (${d.lastError})`}`);
@@ -600,7 +603,20 @@ export class Daemon {
 
   /** The service routes: what is advertised and why, what is not and why, and the cluster source's state. */
   services(): { readonly decision: Decision; readonly source: SourceStatus } {
-    return { decision: this.advertiser.decision, source: this.advertiser.status };
+    return { decision: this.advertiser.decision, source: this.sourceStatus() };
+  }
+
+  /** The cluster source's watches, and those of the Calico resources when they come from the cluster. */
+  private sourceStatus(): SourceStatus {
+    const services = this.advertiser.status;
+    const config = this.deps.configSource?.status();
+    if (config === undefined) return services;
+    return {
+      source: services.source === 'none' ? config.source : `${services.source}; ${config.source}`,
+      synced: services.synced && config.synced,
+      healthy: services.healthy && config.healthy,
+      detail: [...services.detail, ...config.detail],
+    };
   }
 
   /**
@@ -869,7 +885,7 @@ export class Daemon {
   /** `kbgp status`. */
   statusView(): StatusView {
     const now = this.clock.now();
-    const services = this.advertiser.status;
+    const services = this.sourceStatus();
     return {
       node: this.config.nodeName,
       asNumber: this.config.asNumber,

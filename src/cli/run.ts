@@ -3,14 +3,17 @@ import { mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { loadConfig, type NodeConfig } from '../config/config.js';
+import { Registry } from 'prom-client';
+import { type NodeConfig, type SourcedDocument, loadConfig, parseDocuments, resolveConfig } from '../config/config.js';
 import { ConfigError } from '../config/fields.js';
 import { Daemon } from '../daemon.js';
 import { describeAttributes, formatPrefix } from '../bgp/index.js';
 import { systemClock } from '../fsm/clock.js';
 import { KubernetesApiSource, loadKubeConfig } from '../k8s/api-source.js';
+import { CalicoResourceSource } from '../k8s/calico-resources.js';
 import { ManifestDirectorySource } from '../k8s/manifest-source.js';
 import type { ClusterSource } from '../k8s/source.js';
+import { startOpsServer } from '../ops/http.js';
 import { defaultControlSocket } from '../ops/socket-path.js';
 import { DEMO_CLUSTER, DEMO_CONFIG, DEMO_NODES } from './demo-config.js';
 
@@ -28,12 +31,39 @@ export interface RunOptions {
   readonly drainWait?: number;
 }
 
+/** The file's documents, each named by its place in the file. */
+function fileDocuments(text: string): SourcedDocument[] {
+  return parseDocuments(text).map((value, i) => ({ value, origin: `document ${i + 1}` }));
+}
+
 /**
- * Live reload: SIGHUP, or the file changing (watched through its directory, so an editor's
- * write-and-rename and a ConfigMap's symlink swap are seen). An invalid file, or a change that
- * needs a restart, is logged and the configuration in force stays.
+ * The configuration of a file, with the cluster's Calico resources beside it when the file asks
+ * for them (`spec.cluster.calicoResources: Cluster`).
  */
-function watchConfiguration(file: string, node: string | undefined, daemon: Daemon, logger: Logger): void {
+class Configuration {
+  constructor(
+    readonly file: string,
+    private readonly node: string | undefined,
+    private calico: CalicoResourceSource | undefined = undefined,
+  ) {}
+
+  withCalico(calico: CalicoResourceSource): void {
+    this.calico = calico;
+  }
+
+  resolve(text = readFileSync(this.file, 'utf8')): NodeConfig {
+    return resolveConfig([...fileDocuments(text), ...(this.calico?.documents() ?? [])], this.node);
+  }
+}
+
+/**
+ * Live reload: SIGHUP, the file changing (watched through its directory, so an editor's
+ * write-and-rename and a ConfigMap's symlink swap are seen), or the cluster's Calico resources
+ * changing. An invalid configuration, or a change that needs a restart, is logged and the
+ * configuration in force stays.
+ */
+function watchConfiguration(config: Configuration, calico: CalicoResourceSource | undefined, daemon: Daemon, logger: Logger): void {
+  const file = config.file;
   let timer: NodeJS.Timeout | undefined;
   let last = readFileSync(file, 'utf8');
   const reload = (why: string): void => {
@@ -44,25 +74,65 @@ function watchConfiguration(file: string, node: string | undefined, daemon: Daem
       logger.error({ file, why, err: (e as Error).message }, 'configuration not reloaded: cannot read the file; keeping the one in force');
       return;
     }
-    if (why !== 'SIGHUP' && text === last) return;
+    if (why === 'file changed' && text === last) return;
     last = text;
     try {
-      daemon.reconfigure(loadConfig(text, node));
+      daemon.reconfigure(config.resolve(text));
     } catch (e) {
       logger.error({ file, why, err: e instanceof Error ? e.message : String(e) }, 'configuration not reloaded: keeping the one in force');
     }
   };
+  const later = (why: string, ms: number): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => reload(why), ms);
+  };
   process.on('SIGHUP', () => reload('SIGHUP'));
+  // A burst of resource changes (a kubectl apply of several) is one reload.
+  calico?.listen(() => later('Calico resources changed', 500));
   try {
     const w = watch(dirname(file), (_event, name) => {
       if (name !== null && name !== basename(file) && !name.startsWith('..')) return;
-      clearTimeout(timer);
-      timer = setTimeout(() => reload('file changed'), 200);
+      later('file changed', 200);
     });
     w.unref();
   } catch (e) {
     logger.warn({ file, err: (e as Error).message }, 'cannot watch the configuration file: reload with SIGHUP');
   }
+}
+
+/**
+ * Waits, however long it takes, until the cluster's Calico resources are listed: the node's AS and
+ * peers come from them. Meanwhile /healthz answers (the API server being away is no reason to
+ * restart kbgp) and /readyz says what kbgp waits for.
+ */
+async function calicoResources(config: NodeConfig, kubeconfig: string | undefined, logger: Logger): Promise<CalicoResourceSource> {
+  const calico = new CalicoResourceSource({ kubeConfig: loadKubeConfig(kubeconfig), clock: systemClock, random: Math.random, logger: logger.child({ component: 'calico-resources' }) });
+  const waiting = (): string => {
+    const pending = calico.status().detail.filter((d) => !d.synced);
+    return `waiting for Calico resources from the API server: ${pending.map((d) => `${d.name}${d.lastError === undefined ? '' : ` (${d.lastError})`}`).join(', ')}`;
+  };
+  const m = config.metricsAddress;
+  const ops = m === undefined ? undefined : await startOpsServer(m.host, m.port, { registry: new Registry(), readiness: () => ({ ready: false, detail: waiting() }) });
+  try {
+    await new Promise<void>((resolve) => {
+      let said = 0;
+      const check = (): void => {
+        if (calico.status().synced) {
+          clearInterval(tick);
+          resolve();
+        }
+      };
+      const tick = setInterval(() => {
+        if (++said % 10 === 0) logger.warn(waiting());
+        check();
+      }, 1000);
+      calico.start(check);
+    });
+  } finally {
+    await new Promise<void>((resolve) => (ops === undefined ? resolve() : ops.close(() => resolve())));
+  }
+  logger.info({ resources: calico.status().detail.map((d) => `${d.name}: ${d.objects}`).join(', ') }, 'Calico resources listed');
+  return calico;
 }
 
 /** The demo's cluster: its manifests written to a fresh directory, which the demo then follows. */
@@ -73,16 +143,20 @@ function demoManifests(logger: Logger): string {
   return dir;
 }
 
-function clusterFor(o: RunOptions, manifests: string | undefined, nodeName: string, logger: Logger): ClusterSource | undefined {
-  if (manifests !== undefined) return new ManifestDirectorySource({ directory: manifests, nodeName, clock: systemClock, logger });
-  if (o.kubernetes !== true && o.kubeconfig === undefined) return undefined;
-  return new KubernetesApiSource({ kubeConfig: loadKubeConfig(o.kubeconfig), nodeName, clock: systemClock, random: Math.random, logger });
+/** The flags' source if any flag names one, else the configuration's (spec.cluster). */
+function clusterFor(o: RunOptions, manifests: string | undefined, c: NodeConfig, logger: Logger): ClusterSource | undefined {
+  const nodeName = c.nodeName;
+  const flagged = manifests !== undefined || o.kubernetes === true || o.kubeconfig !== undefined;
+  const directory = flagged ? manifests : c.cluster.source === 'Manifests' ? c.cluster.manifests : undefined;
+  if (directory !== undefined) return new ManifestDirectorySource({ directory, nodeName, clock: systemClock, logger });
+  if (flagged ? o.kubernetes !== true && o.kubeconfig === undefined : c.cluster.source !== 'Kubernetes') return undefined;
+  return new KubernetesApiSource({ kubeConfig: loadKubeConfig(o.kubeconfig ?? c.cluster.kubeconfig), nodeName, clock: systemClock, random: Math.random, logger });
 }
 
 /** One config per daemon to start: the named node of a file, or both demo nodes. */
 export function configsFor(o: RunOptions): NodeConfig[] {
   if (o.file === undefined) return DEMO_NODES.map((n) => loadConfig(DEMO_CONFIG, n));
-  return [loadConfig(readFileSync(o.file, 'utf8'), o.node)];
+  return [new Configuration(o.file, o.node).resolve()];
 }
 
 function logRoutes(logger: Logger, d: Daemon): void {
@@ -95,20 +169,34 @@ function logRoutes(logger: Logger, d: Daemon): void {
 
 export async function run(o: RunOptions): Promise<Daemon[]> {
   let configs: NodeConfig[];
+  const config = o.file === undefined ? undefined : new Configuration(o.file, o.node);
   try {
-    configs = configsFor(o);
+    configs = config === undefined ? configsFor(o) : [config.resolve()];
   } catch (e) {
     if (e instanceof ConfigError) throw new Error(`invalid configuration: ${e.message}`);
     throw e;
   }
   const root = pino({ level: o.logLevel ?? configs[0]?.logLevel ?? 'info', base: { pid: process.pid } });
+  let calico: CalicoResourceSource | undefined;
+  const first = configs[0];
+  if (config !== undefined && first !== undefined && first.cluster.calicoResources === 'Cluster') {
+    calico = await calicoResources(first, o.kubeconfig ?? first.cluster.kubeconfig, root);
+    config.withCalico(calico);
+    try {
+      configs = [config.resolve()];
+    } catch (e) {
+      calico.stop();
+      if (e instanceof ConfigError) throw new Error(`invalid configuration: ${e.message}`);
+      throw e;
+    }
+  }
   if (o.manifests !== undefined && (o.kubernetes === true || o.kubeconfig !== undefined)) throw new Error('--manifests and --kubernetes/--kubeconfig are two sources: choose one');
   const manifests = o.manifests ?? (o.file === undefined ? demoManifests(root) : undefined);
   const daemons: Daemon[] = [];
   for (const c of configs) {
     const logger = root.child({ node: c.nodeName });
-    const cluster = clusterFor(o, manifests, c.nodeName, logger.child({ component: 'cluster' }));
-    const d = new Daemon(c, { logger, controlSocket: c.controlSocket ?? defaultControlSocket(c.nodeName), ...(cluster === undefined ? {} : { cluster }) });
+    const cluster = clusterFor(o, manifests, c, logger.child({ component: 'cluster' }));
+    const d = new Daemon(c, { logger, controlSocket: c.controlSocket ?? defaultControlSocket(c.nodeName), ...(cluster === undefined ? {} : { cluster }), ...(calico === undefined ? {} : { configSource: calico }) });
     // Daemon.start says which listener failed and why, in an operator's words.
     await d.start();
     daemons.push(d);
@@ -117,14 +205,14 @@ export async function run(o: RunOptions): Promise<Daemon[]> {
       setTimeout(() => logRoutes(logger, d), 3000).unref();
     }
   }
-  const file = o.file;
-  if (file !== undefined) watchConfiguration(file, o.node, daemons[0] as Daemon, root);
+  if (config !== undefined) watchConfiguration(config, calico, daemons[0] as Daemon, root);
   const stop = (signal: string): void => {
     root.info({ signal, drain: o.drainOnStop === true }, 'stopping');
     // The demo's cluster was ours to write, and is ours to remove.
     if (o.file === undefined && o.manifests === undefined && manifests !== undefined) rmSync(manifests, { recursive: true, force: true });
     // By default a restart-friendly stop: Cease / Administrative Reset, so peers with graceful
     // restart keep our routes while the new kbgp starts. --drain-on-stop moves traffic away first.
+    calico?.stop();
     const stopping = daemons.map(async (d) => {
       if (o.drainOnStop === true) await d.drain(undefined, o.drainWait ?? 30, `kbgp stopping (${signal})`);
       await d.stop(`kbgp received ${signal}`);

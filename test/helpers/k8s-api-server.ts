@@ -73,7 +73,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type ResourceKind = 'Service' | 'EndpointSlice' | 'Node';
+export type ResourceKind = 'Service' | 'EndpointSlice' | 'Node' | 'BGPConfiguration' | 'BGPPeer' | 'BGPFilter';
 
 /** What a test hands to create/update/delete: any object with the metadata the store keys on. */
 export interface ObjectMetaInput {
@@ -147,6 +147,10 @@ const RESOURCES: Readonly<Record<ResourceKind, ResourceType>> = {
     namespaced: true,
   },
   Node: { kind: 'Node', apiVersion: 'v1', root: '/api/v1', plural: 'nodes', namespaced: false },
+  // Calico's resources on the Kubernetes datastore: cluster-scoped custom resources.
+  BGPConfiguration: { kind: 'BGPConfiguration', apiVersion: 'crd.projectcalico.org/v1', root: '/apis/crd.projectcalico.org/v1', plural: 'bgpconfigurations', namespaced: false },
+  BGPPeer: { kind: 'BGPPeer', apiVersion: 'crd.projectcalico.org/v1', root: '/apis/crd.projectcalico.org/v1', plural: 'bgppeers', namespaced: false },
+  BGPFilter: { kind: 'BGPFilter', apiVersion: 'crd.projectcalico.org/v1', root: '/apis/crd.projectcalico.org/v1', plural: 'bgpfilters', namespaced: false },
 };
 
 // ---------------------------------------------------------------------------------------------
