@@ -105,13 +105,13 @@ function watchConfiguration(config: Configuration, calico: CalicoResourceSource 
  * peers come from them. Meanwhile /healthz answers (the API server being away is no reason to
  * restart kbgp) and /readyz says what kbgp waits for.
  */
-async function calicoResources(config: NodeConfig, kubeconfig: string | undefined, logger: Logger): Promise<CalicoResourceSource> {
+async function calicoResources(metricsAddress: NodeConfig['metricsAddress'], kubeconfig: string | undefined, logger: Logger): Promise<CalicoResourceSource> {
   const calico = new CalicoResourceSource({ kubeConfig: loadKubeConfig(kubeconfig), clock: systemClock, random: Math.random, logger: logger.child({ component: 'calico-resources' }) });
   const waiting = (): string => {
     const pending = calico.status().detail.filter((d) => !d.synced);
     return `waiting for Calico resources from the API server: ${pending.map((d) => `${d.name}${d.lastError === undefined ? '' : ` (${d.lastError})`}`).join(', ')}`;
   };
-  const m = config.metricsAddress;
+  const m = metricsAddress;
   const ops = m === undefined ? undefined : await startOpsServer(m.host, m.port, { registry: new Registry(), readiness: () => ({ ready: false, detail: waiting() }) });
   try {
     await new Promise<void>((resolve) => {
@@ -167,29 +167,46 @@ function logRoutes(logger: Logger, d: Daemon): void {
   }
 }
 
+/**
+ * Whether the file asks for the cluster's Calico resources, read before it can be resolved: without
+ * them the node may have no address or router ID yet. The resolution that follows is the judge.
+ */
+function wantsCalicoResources(file: string): { kubeconfig?: string; metricsAddress?: NodeConfig['metricsAddress'] } | undefined {
+  for (const d of parseDocuments(readFileSync(file, 'utf8'))) {
+    const doc = d as { kind?: unknown; spec?: { cluster?: { calicoResources?: unknown; kubeconfig?: unknown } } } | null;
+    if (doc?.kind !== 'KbgpConfiguration' || doc.spec?.cluster?.calicoResources !== 'Cluster') continue;
+    const k = doc.spec.cluster.kubeconfig;
+    return typeof k === 'string' ? { kubeconfig: k } : {};
+  }
+  return undefined;
+}
+
 export async function run(o: RunOptions): Promise<Daemon[]> {
-  let configs: NodeConfig[];
+  let configs: NodeConfig[] | undefined;
   const config = o.file === undefined ? undefined : new Configuration(o.file, o.node);
+  const invalid = (e: unknown): Error => (e instanceof ConfigError ? new Error(`invalid configuration: ${e.message}`) : (e as Error));
+  let calicoWanted: ReturnType<typeof wantsCalicoResources>;
   try {
     configs = config === undefined ? configsFor(o) : [config.resolve()];
   } catch (e) {
-    if (e instanceof ConfigError) throw new Error(`invalid configuration: ${e.message}`);
-    throw e;
+    calicoWanted = config !== undefined && e instanceof ConfigError ? wantsCalicoResources(config.file) : undefined;
+    if (calicoWanted === undefined) throw invalid(e);
   }
-  const root = pino({ level: o.logLevel ?? configs[0]?.logLevel ?? 'info', base: { pid: process.pid } });
+  const first = configs?.[0];
+  if (first !== undefined && first.cluster.calicoResources === 'Cluster') calicoWanted = { ...(first.cluster.kubeconfig === undefined ? {} : { kubeconfig: first.cluster.kubeconfig }), metricsAddress: first.metricsAddress };
+  const root = pino({ level: o.logLevel ?? first?.logLevel ?? 'info', base: { pid: process.pid } });
   let calico: CalicoResourceSource | undefined;
-  const first = configs[0];
-  if (config !== undefined && first !== undefined && first.cluster.calicoResources === 'Cluster') {
-    calico = await calicoResources(first, o.kubeconfig ?? first.cluster.kubeconfig, root);
+  if (config !== undefined && calicoWanted !== undefined) {
+    calico = await calicoResources(calicoWanted.metricsAddress, o.kubeconfig ?? calicoWanted.kubeconfig, root);
     config.withCalico(calico);
     try {
       configs = [config.resolve()];
     } catch (e) {
       calico.stop();
-      if (e instanceof ConfigError) throw new Error(`invalid configuration: ${e.message}`);
-      throw e;
+      throw invalid(e);
     }
   }
+  if (configs === undefined) throw new Error('no configuration');
   if (o.manifests !== undefined && (o.kubernetes === true || o.kubeconfig !== undefined)) throw new Error('--manifests and --kubernetes/--kubeconfig are two sources: choose one');
   const manifests = o.manifests ?? (o.file === undefined ? demoManifests(root) : undefined);
   const daemons: Daemon[] = [];

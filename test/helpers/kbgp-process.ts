@@ -126,10 +126,11 @@ export class KbgpProcess {
   constructor(
     readonly spec: KbgpSpec,
     readonly dir: string,
+    yaml: string = kbgpYaml(spec),
   ) {
     this.configFile = join(dir, `${spec.name}.yaml`);
     this.logFile = join(dir, `${spec.name}.log`);
-    writeFileSync(this.configFile, kbgpYaml(spec));
+    writeFileSync(this.configFile, yaml);
     const fd = openSync(this.logFile, 'a');
     try {
       this.child = spawn(VITE_NODE, [MAIN, 'run', '-f', this.configFile, '--node', spec.nodeName ?? 'kbgp', '--log-level', 'debug'], {
@@ -241,13 +242,14 @@ async function within(p: Promise<void>, ms: number): Promise<boolean> {
 let dir: string | undefined;
 
 /**
- * Writes the configuration, spawns kbgp and resolves once it logs 'listening' (its sessions start
- * connecting then). Processes share one temp directory per test file; a restart with the same
+ * Writes the configuration (`yaml` if given, else the one built from the spec, whose name and
+ * node name are used either way), spawns kbgp and resolves once it logs 'listening' (its sessions
+ * start connecting then). Processes share one temp directory per test file; a restart with the same
  * spec appends to the same log, so a failure message shows both lives.
  */
-export async function startKbgpProcess(spec: KbgpSpec): Promise<KbgpProcess> {
+export async function startKbgpProcess(spec: KbgpSpec, yaml?: string): Promise<KbgpProcess> {
   dir ??= mkdtempSync(join(tmpdir(), 'kbgp-process-'));
-  const p = new KbgpProcess(spec, dir);
+  const p = new KbgpProcess(spec, dir, yaml);
   try {
     // Its own pid on the line: an earlier life's 'listening' in the same log does not count.
     await p.waitForLog((l) => l.msg === 'listening' && l.pid === p.pid, START_TIMEOUT_MS, "'listening'");
