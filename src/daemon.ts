@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type NotificationMessage, type Prefix, formatPrefix, hardReset, normalizeAddress, parsePrefix, prefixCovers, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
+import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type NotificationMessage, type Prefix, formatPrefix, hardReset, parsePrefix, prefixCovers, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
 import { type Clock, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
@@ -24,8 +24,9 @@ import type { ClusterSource, SourceStatus } from './k8s/source.js';
 import type { Server as HttpServer } from 'node:http';
 import { type Readiness, startOpsServer } from './ops/http.js';
 import { type Metrics, type MetricsView, createMetrics } from './ops/metrics.js';
-import { ControlError, type ControlHandler, startControlServer } from './ops/control.js';
-import { type Json, type RouteView, type StatusView, advertisedView, configView, explainView, lastErrorView, locRibView, negotiatedView, receivedView, wallTime } from './ops/views.js';
+import { startControlServer } from './ops/control.js';
+import { controlApi } from './ops/control-api.js';
+import { type ExplainView, type StatusView, explainView, lastErrorView, negotiatedView, wallTime } from './ops/views.js';
 
 export interface PeerStatus {
   readonly name: string;
@@ -823,63 +824,25 @@ export class Daemon {
       this.deps.logger.info({ address: m.host, port: m.port }, 'serving /metrics, /healthz, /readyz');
     }
     if (this.deps.controlSocket !== undefined) {
-      this.control = await startControlServer(this.deps.controlSocket, this.controlApi());
+      this.control = await startControlServer(this.deps.controlSocket, controlApi(this));
       this.deps.logger.info({ path: this.deps.controlSocket }, 'control socket ready (kbgp status, routes, explain)');
     }
     this.endRestartWhenReady();
   }
 
-  /** The CLI's requests, answered from the read-only views (and drain, refresh). */
-  private controlApi(): Record<string, ControlHandler> {
-    const peerOf = (q: URLSearchParams): Peer => {
-      const a = q.get('peer');
-      const p = a === null ? undefined : this.peers.get(normalizeAddress(a));
-      if (p === undefined) throw new ControlError(404, a === null ? 'which peer? (peer=ADDRESS)' : `no peer ${a}`);
-      return p;
-    };
-    return {
-      '/v1/status': () => this.statusView() as unknown as Json,
-      '/v1/config': () => configView(this.current),
-      '/v1/routes': (q) => {
-        const view = q.get('view') ?? 'loc-rib';
-        const prefixText = q.get('prefix');
-        let prefix: Prefix | undefined;
-        if (prefixText !== null) {
-          try {
-            prefix = parsePrefix(prefixText.includes('/') ? prefixText : `${prefixText}/${prefixText.includes(':') ? 128 : 32}`);
-          } catch (e) {
-            throw new ControlError(400, e instanceof Error ? e.message : String(e));
-          }
-        }
-        const keep = (r: RouteView): boolean => prefix === undefined || r.prefix === formatPrefix(prefix);
-        if (view === 'received') return receivedView(peerOf(q).config.address, this.rib.received(peerOf(q).config.address)).filter(keep) as unknown as Json;
-        if (view === 'advertised') return advertisedView(peerOf(q).config.address, this.rib.advertised(peerOf(q))).filter(keep) as unknown as Json;
-        if (view !== 'loc-rib') throw new ControlError(400, `no view ${view} (loc-rib, received, advertised)`);
-        const all = locRibView(prefix === undefined ? this.rib.routes() : this.rib.routes(prefix));
-        const from = q.get('peer');
-        return (from === null ? all : all.map((r) => ({ ...r, paths: r.paths.filter((p) => p.from === normalizeAddress(from)) })).filter((r) => r.paths.length > 0)) as unknown as Json;
-      },
-      '/v1/explain': (q) => {
-        const service = q.get('service');
-        if (service === null) throw new ControlError(400, 'which service? (service=NAMESPACE/NAME)');
-        const sentTo = (prefix: string): { peer: string; sent: boolean }[] =>
-          [...this.peers.values()].map((p) => ({ peer: p.config.address, sent: p.up && this.rib.advertisedAt(p, parsePrefix(prefix)).length > 0 }));
-        return explainView(service, this.advertiser.addressesOf(service), this.advertiser.decision, sentTo) as unknown as Json;
-      },
-      '/v1/drain': async (q, method) => {
-        if (method !== 'POST') throw new ControlError(405, 'drain is a POST');
-        const peer = q.get('peer') ?? undefined;
-        const wait = Number(q.get('wait') ?? '30');
-        if (!(wait >= 0)) throw new ControlError(400, `wait=${q.get('wait') ?? ''} is not a number of seconds`);
-        if (peer !== undefined && !this.peers.has(normalizeAddress(peer))) throw new ControlError(404, `no peer ${peer}`);
-        await this.drain(peer === undefined ? undefined : normalizeAddress(peer), wait, q.get('reason') ?? 'drained by the operator');
-        return { drained: peer === undefined ? [...this.peers.keys()] : [normalizeAddress(peer)] };
-      },
-      '/v1/refresh': (q, method) => {
-        if (method !== 'POST') throw new ControlError(405, 'refresh is a POST');
-        return { families: this.requestRefresh(peerOf(q).config.address) };
-      },
-    };
+  /** `kbgp explain`: each address of the service, advertised or not and why, and to which peers it went. */
+  explain(service: string): ExplainView {
+    const sentTo = (prefix: string): { peer: string; sent: boolean }[] =>
+      [...this.peers.values()].map((p) => ({ peer: p.config.address, sent: p.up && this.rib.advertisedAt(p, parsePrefix(prefix)).length > 0 }));
+    return explainView(service, this.advertiser.addressesOf(service), this.advertiser.decision, sentTo);
+  }
+
+  hasPeer(address: string): boolean {
+    return this.peers.has(address);
+  }
+
+  peerAddresses(): string[] {
+    return [...this.peers.keys()];
   }
 
   /** `kbgp status`. */
