@@ -143,6 +143,14 @@ function bindProblem(e: NodeJS.ErrnoException): string {
   return e.message;
 }
 
+/**
+ * Session settings as comparable text. The capabilities hold a Map (ADD-PATH mode per family),
+ * which JSON.stringify alone prints as {} whatever its content.
+ */
+function settingsKey(s: SessionSettings): string {
+  return JSON.stringify(s, (_k, v: unknown) => (v instanceof Map || v instanceof Set ? [...v] : v));
+}
+
 /** Quiet time after the last RIB change before emptied prefixes are deleted from the trie. */
 const PRUNE_AFTER_MS = 1000;
 
@@ -327,6 +335,9 @@ export class Daemon {
     ];
     const needRestart = fixed.filter(([, a, b]) => a !== b).map(([name]) => name);
     if (needRestart.length > 0) throw new Error(`these change only with a restart of kbgp: ${needRestart.join(', ')}; the configuration in force is kept`);
+    // Each session's parameters under the configuration in force, taken before it changes: global
+    // settings (KbgpConfiguration timers) feed them too, so they cannot be recomputed from `next`.
+    const inForce = new Map([...this.peers].map(([address, peer]) => [address, settingsKey(this.sessionSettings(peer.config))]));
     this.current = next;
     const result = { added: [] as string[], removed: [] as string[], reset: [] as string[], updated: [] as string[] };
     const wanted = new Map(next.peers.map((p) => [p.address, p]));
@@ -335,7 +346,7 @@ export class Daemon {
       if (p === undefined) {
         this.removePeer(peer, 'peer removed from the configuration', CeaseSubcode.PeerDeconfigured);
         result.removed.push(address);
-      } else if (JSON.stringify(this.sessionSettings(p)) !== JSON.stringify(this.sessionSettings(peer.config)) || p.port !== peer.config.port || p.sourceAddress !== peer.config.sourceAddress || p.allowedLocalAs !== peer.config.allowedLocalAs || p.routeReflectorClient !== peer.config.routeReflectorClient) {
+      } else if (settingsKey(this.sessionSettings(p)) !== inForce.get(address) || p.port !== peer.config.port || p.sourceAddress !== peer.config.sourceAddress || p.allowedLocalAs !== peer.config.allowedLocalAs || p.routeReflectorClient !== peer.config.routeReflectorClient) {
         // The session's own parameters: only a new session can carry them.
         this.removePeer(peer, 'peer configuration changed', CeaseSubcode.OtherConfigurationChange);
         this.addPeer(p);

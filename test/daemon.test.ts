@@ -27,7 +27,9 @@ interface NodeSpec {
   address: string;
   asn: number;
   port: number;
-  peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string; maxPrefixes?: string; maxRestartTime?: string; filters?: string[] }[];
+  peers: { name: string; address: string; asn: number; port?: number; passive?: boolean; holdTime?: string; maxPrefixes?: string; maxRestartTime?: string; filters?: string[]; addPath?: string }[];
+  /** KbgpConfiguration timers.holdTime (every session's). */
+  holdTime?: string;
   /** More documents (BGPFilters), as YAML text. */
   extraDocs?: string[];
   /** Node routeReflectorClusterID. */
@@ -43,8 +45,8 @@ function yaml(n: NodeSpec): string {
     `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: ${n.name}}\nspec: {bgp: {ipv4Address: ${n.address}/32${n.clusterId === undefined ? '' : `, routeReflectorClusterID: ${n.clusterId}`}}}`,
     ...n.peers.map((p) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: ${p.name}}\nspec: {peerIP: "${p.address}:${p.port ?? n.port}", asNumber: ${p.asn}${p.maxRestartTime === undefined ? '' : `, maxRestartTime: ${p.maxRestartTime}`}${p.filters === undefined ? '' : `, filters: [${p.filters.join(', ')}]`}}`),
     ...(n.extraDocs ?? []),
-    `apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: ${n.name}}\nspec:\n  nodeName: ${n.name}\n  listenAddress: ${n.address}\n  timers: {connectDelay: 0.1s, connectRetryTime: 0.5s, errorWaitMin: 0.5s, errorWaitMax: 1s}\n` +
-      `  peerSettings: [${n.peers.map((p) => `{peer: ${p.name}, passive: ${p.passive ?? false}${p.holdTime === undefined ? '' : `, holdTime: ${p.holdTime}`}${p.maxPrefixes === undefined ? '' : `, maxPrefixes: ${p.maxPrefixes}`}}`).join(', ')}]\n` +
+    `apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: ${n.name}}\nspec:\n  nodeName: ${n.name}\n  listenAddress: ${n.address}\n  timers: {connectDelay: 0.1s, connectRetryTime: 0.5s, errorWaitMin: 0.5s, errorWaitMax: 1s${n.holdTime === undefined ? '' : `, holdTime: ${n.holdTime}`}}\n` +
+      `  peerSettings: [${n.peers.map((p) => `{peer: ${p.name}, passive: ${p.passive ?? false}${p.holdTime === undefined ? '' : `, holdTime: ${p.holdTime}`}${p.maxPrefixes === undefined ? '' : `, maxPrefixes: ${p.maxPrefixes}`}${p.addPath === undefined ? '' : `, addPath: ${p.addPath}`}}`).join(', ')}]\n` +
       `  originate: ${JSON.stringify(n.originate ?? [])}` +
       (n.gracefulRestart === undefined ? '' : `\n  gracefulRestart: ${n.gracefulRestart}`),
   ];
@@ -347,6 +349,27 @@ describe('kbgp against a raw peer', () => {
       expect(d.status().map((p) => p.address)).toEqual(['127.0.2.12', '127.0.2.13']);
       expect(since('127.0.2.13')).toBe(cSince);
       expect(c.closed).toBe(false);
+    });
+
+    it('resets a session whose parameters changed through a global timer or the ADD-PATH mode, and no other; the same file again changes nothing', async () => {
+      const d = await startNode(spec([raw, raw2]));
+      const a = await established(d);
+      const b = await established(d, '127.0.2.12', 65002);
+      // KbgpConfiguration timers.holdTime feeds every session's OPEN.
+      expect(d.reconfigure(loadConfig(yaml(spec([raw, raw2], { holdTime: '30s' })), 'k'))).toEqual({ added: [], removed: [], reset: ['127.0.2.11', '127.0.2.12'], updated: [] });
+      await until(() => notifications(a).length === 1 && notifications(b).length === 1, 3000, 'both told');
+      expect([...notifications(a), ...notifications(b)]).toEqual([[6, 6], [6, 6]]);
+      const a2 = await established(d);
+      const b2 = await established(d, '127.0.2.12', 65002);
+      const openFromKbgp = a2.received.find((m) => m.type === MessageType.Open);
+      expect(openFromKbgp?.type === MessageType.Open ? openFromKbgp.holdTime : undefined).toBe(30);
+      // B's ADD-PATH mode alone: Both to Receive.
+      expect(d.reconfigure(loadConfig(yaml(spec([raw, { ...raw2, addPath: 'Receive' }], { holdTime: '30s' })), 'k'))).toEqual({ added: [], removed: [], reset: ['127.0.2.12'], updated: [] });
+      await until(() => notifications(b2).length === 1, 3000, 'B told');
+      await established(d, '127.0.2.12', 65002);
+      expect(d.reconfigure(loadConfig(yaml(spec([raw, { ...raw2, addPath: 'Receive' }], { holdTime: '30s' })), 'k'))).toEqual({ added: [], removed: [], reset: [], updated: [] });
+      expect(a2.closed).toBe(false);
+      expect(notifications(a2)).toEqual([]);
     });
 
     it('refuses what needs a restart, naming it, and keeps the configuration in force', async () => {

@@ -1,7 +1,7 @@
 /**
  * NOTIFICATION (RFC 4271 §4.5) with the shutdown communication of RFC 8203/9003 for Cease
  * subcodes Administrative Shutdown and Administrative Reset, also inside an RFC 8538 Hard Reset
- * (whose data is the hardened Cease subcode followed by that subcode's data).
+ * (whose data is the hardened NOTIFICATION's code and subcode followed by its data).
  */
 import { CeaseSubcode, ErrorCode, HEADER_LENGTH, MessageType, errorName } from './constants.js';
 import { badMessageLength } from './errors.js';
@@ -46,11 +46,12 @@ export function decodeNotification(r: Reader): NotificationMessage {
   const code = r.u8();
   const subcode = r.u8();
   const data = r.rest();
-  const hard = code === ErrorCode.Cease && subcode === CeaseSubcode.HardReset && data.length > 0;
+  // RFC 8538 §3: a Hard Reset's data is the encapsulated NOTIFICATION's code, subcode and data.
+  const hard = code === ErrorCode.Cease && subcode === CeaseSubcode.HardReset && data.length >= 2;
   const text = carriesShutdownCommunication(code, subcode)
     ? decodeShutdownCommunication(data)
-    : hard && carriesShutdownCommunication(code, data[0] as number)
-      ? decodeShutdownCommunication(data.subarray(1))
+    : hard && carriesShutdownCommunication(data[0] as number, data[1] as number)
+      ? decodeShutdownCommunication(data.subarray(2))
       : undefined;
   return text === undefined
     ? { type: MessageType.Notification, code, subcode, data }
@@ -83,14 +84,16 @@ export function shutdownNotification(subcode: typeof CeaseSubcode.Administrative
  * Sent instead of the plain Cease to a peer that negotiated the N bit.
  */
 export function hardReset(m: NotificationMessage): NotificationMessage {
-  const hard: NotificationMessage = { type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.HardReset, data: Buffer.concat([Buffer.from([m.subcode]), m.data]) };
+  const hard: NotificationMessage = { type: MessageType.Notification, code: ErrorCode.Cease, subcode: CeaseSubcode.HardReset, data: Buffer.concat([Buffer.from([m.code, m.subcode]), m.data]) };
   return m.shutdownCommunication === undefined ? hard : { ...hard, shutdownCommunication: m.shutdownCommunication };
 }
 
 /** `Cease / Administrative Shutdown: "maintenance"` or `UPDATE Message Error / ... (data 0003)`. */
 export function describeNotification(m: NotificationMessage): string {
-  const inner = m.code === ErrorCode.Cease && m.subcode === CeaseSubcode.HardReset && m.data.length > 0 ? (m.data[0] as number) : undefined;
-  const name = inner === undefined ? errorName(m.code, m.subcode) : `${errorName(m.code, m.subcode)} (${errorName(m.code, inner).replace(/^[^/]*\/ /, '')})`;
+  const inner = m.code === ErrorCode.Cease && m.subcode === CeaseSubcode.HardReset && m.data.length >= 2 ? errorName(m.data[0] as number, m.data[1] as number) : undefined;
+  const name = inner === undefined ? errorName(m.code, m.subcode) : `${errorName(m.code, m.subcode)} (${m.data[0] === ErrorCode.Cease ? inner.replace(/^[^/]*\/ /, '') : inner})`;
   if (m.shutdownCommunication !== undefined) return `${name}: ${JSON.stringify(m.shutdownCommunication)}`;
-  return m.data.length > 0 ? `${name} (data ${m.data.toString('hex')})` : name;
+  // A Hard Reset's own code and subcode are named above; what follows them is the data.
+  const data = inner === undefined ? m.data : m.data.subarray(2);
+  return data.length > 0 ? `${name} (data ${data.toString('hex')})` : name;
 }

@@ -6,25 +6,22 @@
  */
 import { Afi, type LargeCommunity, formatPrefix, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
 import type { BgpFilter, FilterOperation, FilterRule, MatchOperator } from '../rib/filter.js';
-import { ConfigError, type Fields, type Json, Fields as F } from './fields.js';
+import { ConfigError, type Fields, type Json } from './fields.js';
 
 const LISTS = ['exportV4', 'importV4', 'exportV6', 'importV6'] as const;
 const MATCH_OPERATORS: readonly MatchOperator[] = ['In', 'NotIn', 'Equal', 'NotEqual'];
-const NOT_MODELLED = 'is not supported by kbgp (Calico leaves it undocumented)';
 const AS_MAX = 4294967295;
 
 type Community = { readonly standard: number } | { readonly large: LargeCommunity };
 
-/** `spec` of a BGPFilter named `name`. */
+/** `spec` of a BGPFilter named `name`; the fields each object may have, and the refusals, are src/config/schema.ts's. */
 export function parseBgpFilter(name: string, spec: Fields): BgpFilter {
-  spec.allow([...LISTS]);
-  const lists = Object.fromEntries(LISTS.map((l) => [l, spec.list(l).map((item, i) => rule(F.of(spec.document, `${spec.at(l)}[${i}]`, item), l.endsWith('V6') ? Afi.Ipv6 : Afi.Ipv4))])) as Record<(typeof LISTS)[number], FilterRule[]>;
+  const lists = Object.fromEntries(LISTS.map((l) => [l, spec.objects(l).map((r) => rule(r, l.endsWith('V6') ? Afi.Ipv6 : Afi.Ipv4))])) as Record<(typeof LISTS)[number], FilterRule[]>;
   spec.done();
   return { name, ...lists };
 }
 
 function rule(r: Fields, afi: Afi): FilterRule {
-  r.allow(['cidr', 'prefixLength', 'matchOperator', 'source', 'interface', 'peerType', 'communities', 'action', 'operations'], { asPathPrefix: NOT_MODELLED, priority: NOT_MODELLED });
   const action = r.requiredString('action');
   if (action !== 'Accept' && action !== 'Reject') throw r.error('action', `${JSON.stringify(action)} is not Accept or Reject`);
   const out: { -readonly [K in keyof FilterRule]: FilterRule[K] } = { action };
@@ -72,16 +69,15 @@ function rule(r: Fields, afi: Afi): FilterRule {
     if (values.length === 0) throw r.error('communities', 'needs a value in values');
     out.communities = values;
   }
-  const operations = r.list('operations');
+  const operations = r.objects('operations');
   if (operations.length > 0 && action === 'Reject') throw r.error('operations', 'only an Accept rule may have operations');
   if (operations.length > 10) throw r.error('operations', `${operations.length} operations; Calico allows at most 10`);
-  if (operations.length > 0) out.operations = operations.map((item, i) => operation(F.of(r.document, `${r.at('operations')}[${i}]`, item)));
+  if (operations.length > 0) out.operations = operations.map(operation);
   r.done();
   return out;
 }
 
 function operation(o: Fields): FilterOperation {
-  o.allow(['addCommunity', 'prependASPath'], { setPriority: NOT_MODELLED });
   const kinds = ['addCommunity', 'prependASPath'].filter((k) => o.has(k));
   if (kinds.length !== 1) throw new ConfigError(o.document, o.path, 'needs exactly one of addCommunity, prependASPath');
   if (kinds[0] === 'addCommunity') {

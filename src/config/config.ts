@@ -3,8 +3,10 @@
  * BGPConfiguration, BGPPeer, BGPFilter, Node) plus one kbgp kind for the daemon itself. `loadConfig` resolves
  * it for one node: its AS, router ID, addresses, peers and what it originates.
  *
- * This covers what the session issue needs; the operations issue completes the Calico fields.
- * Anything present that kbgp does not honour yet is an error that says so, never ignored.
+ * Which fields each kind has, and why kbgp refuses some, is src/config/schema.ts: the cursor that
+ * reads each object (fields.ts) takes its accepted names and refusal reasons from there, and the
+ * README's configuration reference is rendered from it. Anything present that kbgp does not
+ * honour is an error that says so, never ignored.
  */
 import { isIP } from 'node:net';
 import { parseAllDocuments } from 'yaml';
@@ -14,9 +16,9 @@ import type { OriginatedRoute, PrefixAdvertisement } from '../rib/origination.js
 import { parseBgpFilter } from './bgp-filter.js';
 import { parseSelector } from './selector.js';
 import { ConfigError, Fields, type Json, parseDuration } from './fields.js';
+import { CALICO_API, DOCUMENT, KBGP_API, KINDS, PER_NODE_BGP_CONFIGURATION, kindSpec } from './schema.js';
 
-export const CALICO_API = 'projectcalico.org/v3';
-export const KBGP_API = 'kbgp.io/v1alpha1';
+export { CALICO_API, KBGP_API };
 
 export interface PeerConfig {
   readonly name: string;
@@ -171,7 +173,8 @@ function asNumber(f: Fields, field: string): number | undefined {
 
 /** `10.0.0.1`, `10.0.0.1:1790`, `[2001:db8::1]:1790` or `2001:db8::1`. */
 function peerIp(f: Fields, field: string, defaultPort: number): { address: string; port: number } {
-  const v = f.requiredString(field);
+  const v = f.string(field);
+  if (v === undefined || v === '') throw f.error(field, 'is required without peerSelector');
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(v);
   const v4port = /^([\d.]+):(\d+)$/.exec(v);
   const [address, port] = bracket ? [bracket[1] as string, bracket[2]] : v4port ? [v4port[1] as string, v4port[2]] : [v, undefined];
@@ -203,7 +206,9 @@ interface Doc {
 export function parseDocuments(text: string): unknown[] {
   const out: unknown[] = [];
   parseAllDocuments(text).forEach((d, i) => {
-    if (d.errors.length > 0) throw new ConfigError(`document ${i + 1}`, 'yaml', d.errors[0]?.message ?? 'invalid YAML');
+    // The yaml library's message ends with a code frame over several lines: one line, with the line
+    // and column in the file, suits a log line and `kbgp validate` alike.
+    if (d.errors.length > 0) throw new ConfigError(`document ${i + 1}`, 'yaml', (d.errors[0]?.message ?? 'invalid YAML').split('\n')[0]?.replace(/:$/, '') ?? 'invalid YAML');
     out.push(d.toJS());
   });
   return out;
@@ -222,18 +227,32 @@ export interface SourcedDocument {
   readonly fromCluster?: boolean;
 }
 
+/** `BGPPeer tor` for a document that has a kind and a name, before either is checked. */
+function peekLabel(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const kind: unknown = Reflect.get(value, 'kind');
+  const metadata: unknown = Reflect.get(value, 'metadata');
+  const name: unknown = typeof metadata === 'object' && metadata !== null ? Reflect.get(metadata, 'name') : undefined;
+  return typeof kind === 'string' && kind !== '' && typeof name === 'string' && name !== '' ? `${kind} ${name}` : undefined;
+}
+
 function documents(sourced: readonly SourcedDocument[]): Doc[] {
   const out: Doc[] = [];
   for (const { value, origin, fromCluster } of sourced) {
     if (value === null || value === undefined) continue;
-    const top = Fields.of(origin, '', value as Json);
+    // Errors name the document by kind and name as soon as it has both, its place in the file before.
+    const top = Fields.of(peekLabel(value) ?? origin, '', value as Json, DOCUMENT);
     const kind = top.requiredString('kind');
     const apiVersion = top.requiredString('apiVersion');
     const metadata = top.object('metadata');
     const name = metadata.requiredString('name');
     const label = `${kind} ${name}`;
-    const expected = kind === 'KbgpConfiguration' ? KBGP_API : CALICO_API;
-    if (apiVersion !== expected) throw new ConfigError(label, 'apiVersion', `must be ${expected} for ${kind}`);
+    const schema = kindSpec(kind);
+    if (schema === undefined) throw new ConfigError(label, 'kind', `${kind} is not a kind kbgp reads (${KINDS.map((k) => k.kind).join(', ')})`);
+    if (apiVersion !== schema.apiVersion) throw new ConfigError(label, 'apiVersion', `must be ${schema.apiVersion} for ${kind}`);
+    // One document per kind and name, as in Calico; a second would be silently ignored. (A file's
+    // Calico kind beside the cluster's is refused below, with its own reason.)
+    if (out.some((d) => d.kind === kind && d.name === name && d.fromCluster === (fromCluster === true))) throw new ConfigError(label, 'metadata.name', `a second ${kind} named ${JSON.stringify(name)}`);
     const labelsRaw = metadata.raw('labels');
     const labels: Record<string, string> = {};
     if (labelsRaw !== undefined && labelsRaw !== null) {
@@ -243,19 +262,16 @@ function documents(sourced: readonly SourcedDocument[]): Doc[] {
         labels[k] = v;
       }
     }
-    metadata.raw('annotations');
+    for (const unread of ['annotations', 'uid', 'resourceVersion', 'creationTimestamp', 'generation']) metadata.raw(unread);
     metadata.done();
-    const spec = Fields.of(label, 'spec', top.raw('spec'));
+    // A `node.<name>` BGPConfiguration may set only Calico's per-node fields.
+    const specSchema = kind === 'BGPConfiguration' && name.startsWith('node.') ? PER_NODE_BGP_CONFIGURATION : schema.spec;
+    const spec = Fields.of(label, 'spec', top.raw('spec'), specSchema);
     top.done();
     out.push({ kind, name, label, spec, labels, fromCluster: fromCluster === true });
   }
   return out;
 }
-
-const NOT_YET = 'is not supported by kbgp yet';
-/** Node.js exposes neither TCP_MD5SIG nor IP_MINTTL on its sockets: these cannot be honoured, so they are refused. */
-const MD5 = 'cannot be honoured: TCP MD5 signatures (RFC 2385) need the TCP_MD5SIG socket option, which Node.js does not expose; protect the session another way (a dedicated link, ACLs on the ToR) and leave this unset';
-const GTSM = 'cannot be honoured: the TTL security check (RFC 5082) needs the IP_MINTTL socket option, which Node.js does not expose; leave this unset';
 
 /** Parses and resolves the configuration for `nodeName` (default: the KbgpConfiguration's, or $NODE_NAME). */
 export function loadConfig(text: string, nodeName?: string): NodeConfig {
@@ -274,17 +290,17 @@ const CALICO_KINDS: ReadonlySet<string> = new Set(['BGPConfiguration', 'BGPPeer'
  */
 export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: string): NodeConfig {
   const docs = documents(sourced);
-  const known = new Set([...CALICO_KINDS, 'KbgpConfiguration']);
-  for (const d of docs) if (!known.has(d.kind)) throw new ConfigError(d.label, 'kind', `${d.kind} is not a kind kbgp reads (BGPConfiguration, BGPPeer, BGPFilter, Node, KbgpConfiguration)`);
   const filters = new Map<string, BgpFilter>();
-  for (const d of docs.filter((x) => x.kind === 'BGPFilter')) {
-    if (filters.has(d.name)) throw new ConfigError(d.label, 'metadata.name', `a second BGPFilter named ${JSON.stringify(d.name)}`);
-    filters.set(d.name, parseBgpFilter(d.name, d.spec));
-  }
+  for (const d of docs.filter((x) => x.kind === 'BGPFilter')) filters.set(d.name, parseBgpFilter(d.name, d.spec));
 
   const daemons = docs.filter((d) => d.kind === 'KbgpConfiguration');
-  const name = nodeName ?? process.env.NODE_NAME ?? (daemons.length === 1 ? daemons[0]?.spec.string('nodeName') : undefined);
-  if (name === undefined) throw new ConfigError('KbgpConfiguration', 'spec.nodeName', 'no node name: set spec.nodeName, $NODE_NAME or --node');
+  const only = daemons.length === 1 ? daemons[0] : undefined;
+  const name = nodeName ?? process.env.NODE_NAME ?? only?.spec.string('nodeName');
+  if (name === undefined) {
+    // spec.nodeName names the node only in a file with one KbgpConfiguration.
+    const how = daemons.length > 1 ? `set $NODE_NAME or --node (spec.nodeName is used only when there is one KbgpConfiguration, and there are ${daemons.length})` : 'set spec.nodeName, $NODE_NAME or --node';
+    throw new ConfigError(only?.label ?? 'KbgpConfiguration', 'spec.nodeName', `no node name: ${how}`);
+  }
   // This node's own KbgpConfiguration, else the one named `default` (every node's, in a DaemonSet).
   const daemon =
     daemons.find((d) => (d.spec.has('nodeName') ? d.spec.string('nodeName') : d.name) === name) ?? daemons.find((d) => d.name === 'default' && !d.spec.has('nodeName'));
@@ -301,7 +317,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   if (global !== undefined) {
     globalAs = asNumber(global.spec, 'asNumber') ?? globalAs;
     listenPort = global.spec.integer('listenPort', 1, 65535) ?? listenPort;
-    logLevel = (global.spec.string('logSeverityScreen') ?? 'Info').toLowerCase();
+    logLevel = logSeverity(global.spec) ?? logLevel;
     namedCommunities = communityNames(global.spec);
     prefixAdvertisements = advertisements(global.spec, namedCommunities);
     meshRestartTime = Math.round(parseDuration(global.spec, 'nodeMeshMaxRestartTime') ?? meshRestartTime);
@@ -316,15 +332,15 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     if (aggregation !== 'Enabled' && aggregation !== 'Disabled') throw global.spec.error('serviceLoadBalancerAggregation', `${JSON.stringify(aggregation)} is not Enabled or Disabled`);
     serviceCidrs = { ...serviceCidrs, aggregation: aggregation === 'Enabled' };
     meshEnabled = global.spec.boolean('nodeToNodeMeshEnabled') ?? meshEnabled;
-    global.spec.done({ bindMode: NOT_YET, nodeMeshPassword: MD5 });
+    global.spec.done();
   }
   // Calico's per-node BGPConfiguration may set only these three, each replacing the default's.
   const perNode = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === `node.${name}`);
   if (perNode !== undefined) {
-    const perNodeOnly = 'cannot be set per node (Calico allows only listenPort, logSeverityScreen and prefixAdvertisements there)';
-    const n = perNode.spec.allow(['listenPort', 'logSeverityScreen', 'prefixAdvertisements'], Object.fromEntries(['asNumber', 'nodeToNodeMeshEnabled', 'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'communities', 'bindMode', 'nodeMeshMaxRestartTime', 'nodeMeshPassword', 'serviceLoadBalancerAggregation'].map((k) => [k, perNodeOnly])));
+    // Its schema (PER_NODE_BGP_CONFIGURATION) refuses every other field.
+    const n = perNode.spec;
     listenPort = n.integer('listenPort', 1, 65535) ?? listenPort;
-    logLevel = n.string('logSeverityScreen')?.toLowerCase() ?? logLevel;
+    logLevel = logSeverity(n) ?? logLevel;
     if (n.has('prefixAdvertisements')) prefixAdvertisements = advertisements(n, namedCommunities);
     n.done();
   }
@@ -347,8 +363,11 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     const id = clusterIdOf(b);
     const ipv4 = cidrAddress(b, 'ipv4Address', 4);
     const ipv6 = cidrAddress(b, 'ipv6Address', 6);
+    const otherAs = asNumber(b, 'asNumber');
+    b.done();
+    d.spec.done();
     for (const a of [ipv4, ipv6]) if (a !== undefined) clusterByAddress.set(a, id);
-    otherNodes.push({ name: d.name, labels: d.labels, ...(ipv4 === undefined ? {} : { ipv4 }), ...(ipv6 === undefined ? {} : { ipv6 }), asNumber: asNumber(b, 'asNumber') ?? globalAs, ...(id === undefined ? {} : { clusterId: id }) });
+    otherNodes.push({ name: d.name, labels: d.labels, ...(ipv4 === undefined ? {} : { ipv4 }), ...(ipv6 === undefined ? {} : { ipv6 }), asNumber: otherAs ?? globalAs, ...(id === undefined ? {} : { clusterId: id }) });
   }
   const ownLabels = nodeDoc?.labels ?? {};
   /** The families both this node and `n` have an address in: a session each (as Calico does). */
@@ -410,8 +429,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
       if (m === null || host === undefined || (host !== '' && isIP(host) === 0) || !(port >= 1 && port <= 65535)) throw s.error('metricsAddress', `${JSON.stringify(metrics)} is not host:port (e.g. 0.0.0.0:9179, [::1]:9179, :9179)`);
       metricsAddress = { host: host === '' ? '::' : host, port };
     }
-    s.list('peerSettings').forEach((item, i) => {
-      const p = Fields.of(daemon.label, `spec.peerSettings[${i}]`, item);
+    s.objects('peerSettings').forEach((p) => {
       const peer = p.requiredString('peer');
       const holdTime = parseDuration(p, 'holdTime');
       if (holdTime !== undefined && holdTime !== 0 && holdTime < 3) throw p.error('holdTime', 'must be 0 or at least 3 seconds (RFC 4271 §4.2)');
@@ -456,8 +474,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
       if (v !== undefined) timers[key] = v;
     }
     t.done();
-    s.list('originate').forEach((item, i) => {
-      const r = Fields.of(daemon.label, `spec.originate[${i}]`, item);
+    s.objects('originate').forEach((r) => {
       const prefix = prefixField(r, 'prefix');
       const parseEach = <T>(field: string, parse: (s: string) => T): T[] =>
         r.list(field).map((c, j) => {
@@ -474,7 +491,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     s.done();
   }
   if (routerId === undefined) {
-    throw new ConfigError(`KbgpConfiguration ${name}`, 'spec.routerId', 'no router ID: set it, give the Node an IPv4 address (spec.bgp.ipv4Address), or set $NODE_IP to the node\'s IPv4 address');
+    throw new ConfigError(daemon?.label ?? `KbgpConfiguration ${name}`, 'spec.routerId', 'no router ID: set it, give the Node an IPv4 address (spec.bgp.ipv4Address), or set $NODE_IP to the node\'s IPv4 address');
   }
 
   if (cluster.calicoResources === 'Cluster') {
@@ -483,11 +500,6 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   }
 
   const peers: PeerConfig[] = [];
-  const peerUnsupported = Object.fromEntries(
-    ['reachableBy', 'localWorkloadSelector'].map((k) => [k, NOT_YET]),
-  );
-  peerUnsupported.password = MD5;
-  peerUnsupported.ttlSecurity = GTSM;
   const usedSettings = new Set<string>();
   const selector = (f: Fields, field: string): ((labels: Readonly<Record<string, string>>) => boolean) | undefined => {
     const text = f.string(field);
@@ -500,7 +512,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     }
   };
   for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
-    const s = d.spec.allow(['node', 'nodeSelector', 'peerIP', 'peerSelector', 'asNumber', 'keepaliveTime', 'sourceAddress', 'localASNumber', 'nextHopMode', 'keepOriginalNextHop', 'numAllowedLocalASNumbers', 'maxRestartTime', 'filters', 'reversePeering'], peerUnsupported);
+    const s = d.spec;
     const reverse = s.string('reversePeering') ?? 'Auto';
     if (reverse !== 'Auto' && reverse !== 'Manual') throw s.error('reversePeering', `${JSON.stringify(reverse)} is not Auto or Manual`);
     const scope = s.string('node');
@@ -614,7 +626,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     // The `default` KbgpConfiguration serves every node: a peer some nodes do not have is no error.
     const peerExists = docs.some((d) => d.kind === 'BGPPeer' && d.name === peer);
     if (daemon?.name === 'default' && peerExists) continue;
-    throw new ConfigError(`KbgpConfiguration ${name}`, settings.at, `no BGPPeer named ${JSON.stringify(peer)} for node ${name}`);
+    throw new ConfigError(daemon?.label ?? `KbgpConfiguration ${name}`, settings.at, `no BGPPeer named ${JSON.stringify(peer)} for node ${name}`);
   }
 
   return {
@@ -657,8 +669,7 @@ function prefixField(f: Fields, field: string): Prefix {
 
 /** A Calico `[]{cidr}` list (serviceClusterIPs and the like). */
 function cidrList(spec: Fields, field: string): Prefix[] {
-  return spec.list(field).map((item, i) => {
-    const c = Fields.of(spec.document, `${spec.at(field)}[${i}]`, item).allow(['cidr']);
+  return spec.objects(field).map((c) => {
     const p = prefixField(c, 'cidr');
     c.done();
     return p;
@@ -668,10 +679,9 @@ function cidrList(spec: Fields, field: string): Prefix[] {
 /** BGPConfiguration communities: names for standard (aa:nn) or large (aa:nn:mm) values; at most 500. */
 function communityNames(spec: Fields): Map<string, Community> {
   const names = new Map<string, Community>();
-  const list = spec.list('communities');
+  const list = spec.objects('communities');
   if (list.length > 500) throw spec.error('communities', `${list.length} entries; Calico allows at most 500`);
-  list.forEach((item, i) => {
-    const c = Fields.of(spec.document, `${spec.at('communities')}[${i}]`, item);
+  list.forEach((c) => {
     const name = c.requiredString('name');
     if (names.has(name)) throw c.error('name', `${JSON.stringify(name)} is named twice`);
     names.set(name, communityValue(c, 'value', c.requiredString('value')));
@@ -690,8 +700,7 @@ function communityValue(f: Fields, field: string, text: string): Community {
 
 /** prefixAdvertisements: the communities (names or literal values) for originated prefixes inside each cidr. */
 function advertisements(spec: Fields, names: ReadonlyMap<string, Community>): PrefixAdvertisement[] {
-  return spec.list('prefixAdvertisements').map((item, i) => {
-    const a = Fields.of(spec.document, `${spec.at('prefixAdvertisements')}[${i}]`, item);
+  return spec.objects('prefixAdvertisements').map((a) => {
     const cidr = prefixField(a, 'cidr');
     const communities: number[] = [];
     const largeCommunities: LargeCommunity[] = [];
@@ -724,6 +733,24 @@ function clusterSettings(c: Fields): ClusterSettings {
 
 const NEXT_HOP_MODES: readonly NextHopMode[] = ['Auto', 'Self', 'Keep'];
 const ADD_PATH_SETTINGS: readonly AddPathSetting[] = ['Both', 'Receive', 'Send', 'Off'];
+
+/** Calico's logSeverityScreen values, and the pino level each is. */
+const LOG_LEVELS: ReadonlyMap<string, string> = new Map([
+  ['Debug', 'debug'],
+  ['Info', 'info'],
+  ['Warning', 'warn'],
+  ['Error', 'error'],
+  ['Fatal', 'fatal'],
+]);
+
+/** BGPConfiguration logSeverityScreen as a pino level (pino has no `warning`: it would throw at start). */
+function logSeverity(f: Fields): string | undefined {
+  const v = f.string('logSeverityScreen');
+  if (v === undefined) return undefined;
+  const level = LOG_LEVELS.get(v);
+  if (level === undefined) throw f.error('logSeverityScreen', `${JSON.stringify(v)} is not one of ${[...LOG_LEVELS.keys()].join(', ')}`);
+  return level;
+}
 
 /** Node spec.bgp.routeReflectorClusterID: a dotted quad, as Calico requires. */
 function clusterIdOf(bgp: Fields): string | undefined {

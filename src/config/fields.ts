@@ -2,6 +2,7 @@
  * Reading untrusted YAML into narrow types, one field at a time, so every error names the document,
  * the field path and the reason: `BGPPeer tor: spec.asNumber: 4294967296 is not a valid AS number`.
  */
+import type { FieldSpec, ObjectSpec } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -9,27 +10,54 @@ export class ConfigError extends Error {
     readonly path: string,
     readonly reason: string,
   ) {
-    super(`${document}: ${path}: ${reason}`);
+    // The path is empty for the document itself: `document 2: must be a mapping, not "x"`.
+    super(path === '' ? `${document}: ${reason}` : `${document}: ${path}: ${reason}`);
     this.name = 'ConfigError';
   }
 }
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-/** A cursor on one object of a document: reads fields and knows its path for errors. */
+/**
+ * A read of a field src/config/schema.ts does not list as honoured: the parser and the schema
+ * disagree. A kbgp bug, not a configuration error, so it is not a ConfigError.
+ */
+export class SchemaDriftError extends Error {
+  constructor(document: string, path: string, problem: string) {
+    super(`${document}: ${path}: ${problem} (src/config/schema.ts and the parser disagree: a kbgp bug)`);
+    this.name = 'SchemaDriftError';
+  }
+}
+
+/**
+ * A cursor on one object of a document: reads fields and knows its path for errors. Which fields
+ * the object may have, and why the refused ones are refused, is its schema's (src/config/schema.ts):
+ * a field set but not in the schema is refused as soon as the cursor is made, so a misspelt field
+ * is reported as such rather than as the required field it was meant to be.
+ */
 export class Fields {
   private readonly seen = new Set<string>();
+  private readonly specs: ReadonlyMap<string, FieldSpec>;
 
-  constructor(
+  private constructor(
     readonly document: string,
     readonly path: string,
     private readonly value: { [k: string]: Json },
-  ) {}
+    schema: ObjectSpec,
+  ) {
+    this.specs = new Map(schema.map((f) => [f.name, f]));
+  }
 
-  static of(document: string, path: string, v: Json | undefined): Fields {
-    if (v === undefined || v === null) return new Fields(document, path, {});
-    if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(document, path, 'must be a mapping');
-    return new Fields(document, path, v);
+  static of(document: string, path: string, v: Json | undefined, schema: ObjectSpec): Fields {
+    if (v === undefined || v === null) return new Fields(document, path, {}, schema);
+    if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(document, path, `must be a mapping, not ${JSON.stringify(v)}`);
+    const f = new Fields(document, path, v, schema);
+    for (const k of Object.keys(v)) {
+      const spec = f.specs.get(k);
+      if (spec === undefined) throw f.error(k, 'is not a known field');
+      if (spec.refused !== undefined) throw f.error(k, spec.refused);
+    }
+    return f;
   }
 
   error(field: string, reason: string): ConfigError {
@@ -40,12 +68,22 @@ export class Fields {
     return this.path === '' ? field : `${this.path}.${field}`;
   }
 
+  /** The schema of a field the parser reads: listed, and honoured. */
+  private spec(field: string): FieldSpec {
+    const spec = this.specs.get(field);
+    if (spec === undefined) throw new SchemaDriftError(this.document, this.at(field), 'read, but not listed in the schema');
+    if (spec.refused !== undefined) throw new SchemaDriftError(this.document, this.at(field), 'read, but the schema refuses it');
+    return spec;
+  }
+
   raw(field: string): Json | undefined {
+    this.spec(field);
     this.seen.add(field);
     return this.value[field];
   }
 
   has(field: string): boolean {
+    this.spec(field);
     return this.value[field] !== undefined && this.value[field] !== null;
   }
 
@@ -76,35 +114,37 @@ export class Fields {
     return v;
   }
 
+  /** A mapping field, as a cursor with the field's own schema. */
   object(field: string): Fields {
-    return Fields.of(this.document, this.at(field), this.raw(field));
+    const fields = this.spec(field).fields;
+    if (fields === undefined) throw new SchemaDriftError(this.document, this.at(field), 'read as a mapping, but the schema gives it no fields');
+    return Fields.of(this.document, this.at(field), this.raw(field), fields);
   }
 
   list(field: string): Json[] {
     const v = this.raw(field);
     if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) throw this.error(field, 'must be a list');
+    if (!Array.isArray(v)) throw this.error(field, `must be a list, not ${JSON.stringify(v)}`);
     return v;
   }
 
-  /**
-   * Checked before any field is read, so a misspelt field is reported as such rather than as the
-   * required field it was meant to be.
-   */
-  allow(known: readonly string[], unsupported: Record<string, string> = {}): this {
-    for (const k of Object.keys(this.value)) {
-      if (known.includes(k)) continue;
-      throw this.error(k, unsupported[k] ?? 'is not a known field');
-    }
-    return this;
+  /** A list of mappings, a cursor on each (`spec.peerSettings[2]`) with the schema of the field's items. */
+  objects(field: string): Fields[] {
+    const items = this.spec(field).items;
+    if (items === undefined) throw new SchemaDriftError(this.document, this.at(field), 'read as a list of mappings, but the schema gives it no items');
+    return this.list(field).map((item, i) => Fields.of(this.document, `${this.at(field)}[${i}]`, item, items));
   }
 
-  /** Every field of this object must have been read: a typo or an unsupported field is an error. */
-  done(unsupported: Record<string, string> = {}): void {
+  /**
+   * Every field of this object must have been read. A field the schema lists as honoured but the
+   * parser left unread would be silently ignored: that is refused too (the schema test sets every
+   * honoured field, so it fails there first).
+   */
+  done(): void {
     for (const k of Object.keys(this.value)) {
       if (this.seen.has(k)) continue;
-      const why = unsupported[k];
-      throw this.error(k, why ?? 'is not a known field');
+      const spec = this.specs.get(k);
+      throw this.error(k, spec?.refused ?? (spec === undefined ? 'is not a known field' : 'is in kbgp\'s schema but was not read (a kbgp bug; please report it)'));
     }
   }
 }

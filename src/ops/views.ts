@@ -152,10 +152,13 @@ export function explainView(service: string, addresses: readonly string[] | unde
     const host = `${address}/${address.includes(':') ? 128 : 32}`;
     const own = byPrefix.get(host);
     const reason = own?.reasons.find((r) => r.source.startsWith(`${service} `)) ?? own?.reasons[0];
+    // The churn hold-down names the rules' sources (`ns/name kind`), not the service alone.
+    const held = decision.notAdvertised.find((n) => n.reason === 'held-down' && n.address === address && n.source.split(', ').some((src) => src.startsWith(`${service} `)));
     if (own !== undefined && reason !== undefined) {
-      return { address, prefix: host, advertised: true, why: `${reason.rule}: ${reason.source}`, gracefulShutdown: own.gracefulShutdown, peers: sentTo(host) };
+      const holding = held === undefined ? '' : `; ${held.detail ?? 'held down'}`;
+      return { address, prefix: host, advertised: true, why: `${reason.rule}: ${reason.source}${holding}`, gracefulShutdown: own.gracefulShutdown, peers: sentTo(host) };
     }
-    const refusal = decision.notAdvertised.find((n) => n.address === address && n.source === service);
+    const refusal = held ?? decision.notAdvertised.find((n) => n.address === address && n.source === service);
     const range = decision.intents.find((i) => i.prefix.length < (address.includes(':') ? 128 : 32) && i.reasons.some((r) => r.rule === 'service-cidr') && containsText(formatPrefix(i.prefix), address));
     if (refusal !== undefined && range === undefined) return { address, advertised: false, why: `${refusal.reason}${refusal.detail === undefined ? '' : `: ${refusal.detail}`}` };
     if (range !== undefined) {
@@ -202,6 +205,7 @@ export function configView(c: NodeConfig): Json {
     prefixAdvertisements: c.prefixAdvertisements.map((a) => ({ cidr: formatPrefix(a.cidr), communities: communities(a.communities), largeCommunities: large(a.largeCommunities) })),
     originate: c.originate.map((r) => ({ prefix: formatPrefix(r.prefix), communities: communities(r.communities), largeCommunities: large(r.largeCommunities) })),
     metricsAddress: c.metricsAddress === undefined ? null : `${c.metricsAddress.host}:${c.metricsAddress.port}`,
+    cluster: { ...c.cluster },
     peers: c.peers.map((p) => ({
       name: p.name,
       address: p.address,

@@ -569,15 +569,17 @@ describe('NOTIFICATION round trip', () => {
     expect(decodeMessage(encodeMessage(m))).toEqual(m);
   });
 
-  it('hardReset wraps the Cease subcode and its data (RFC 8538 §3), shutdown communication included', () => {
+  it('hardReset wraps the code, subcode and data of the Cease (RFC 8538 §3), shutdown communication included', () => {
     const m = hardReset(shutdownNotification(CeaseSubcode.AdministrativeShutdown, 'bye'));
-    expect(encodeMessage(m)).toEqual(messageBytes(MessageType.Notification, [6, 9, 2, 3, 0x62, 0x79, 0x65]));
+    expect(encodeMessage(m)).toEqual(messageBytes(MessageType.Notification, [6, 9, 6, 2, 3, 0x62, 0x79, 0x65]));
     expect(decodeMessage(encodeMessage(m))).toEqual(m);
     expect(m.shutdownCommunication).toBe('bye');
     expect(describeNotification(m)).toBe('Cease / Hard Reset (Administrative Shutdown): "bye"');
     const prefixes = hardReset({ type: MessageType.Notification, code: 6, subcode: CeaseSubcode.MaximumNumberOfPrefixesReached, data: Buffer.from([0, 1, 1, 0, 0, 0, 2]) });
-    expect([...encodeMessage(prefixes).subarray(19)]).toEqual([6, 9, 1, 0, 1, 1, 0, 0, 0, 2]);
-    expect(describeNotification(prefixes)).toBe('Cease / Hard Reset (Maximum Number of Prefixes Reached) (data 0100010100000002)');
+    expect([...encodeMessage(prefixes).subarray(19)]).toEqual([6, 9, 6, 1, 0, 1, 1, 0, 0, 0, 2]);
+    expect(describeNotification(prefixes)).toBe('Cease / Hard Reset (Maximum Number of Prefixes Reached) (data 00010100000002)');
+    // What FRR 8.4 sends (test/bgp/vectors/notification-frr8-cease-hard-reset.hex): 6/9 wrapping 6/4.
+    expect([...encodeMessage(hardReset({ type: MessageType.Notification, code: 6, subcode: CeaseSubcode.AdministrativeReset, data: Buffer.alloc(0) })).subarray(19)]).toEqual([6, 9, 6, 4]);
   });
 
   it('shutdownNotification puts a length octet before the UTF-8 text (RFC 9003 §2)', () => {

@@ -372,7 +372,6 @@ describe('BGPFilter and BGPPeer filters', () => {
     ['a bad community value', [bgpFilter('f', '{exportV4: [{action: Accept, operations: [{addCommunity: {value: "70000:1"}}]}]}')], 'BGPFilter f: spec.exportV4[0].operations[0].addCommunity.value:'],
     ['setPriority', [bgpFilter('f', '{exportV4: [{action: Accept, operations: [{setPriority: {value: 5}}]}]}')], 'BGPFilter f: spec.exportV4[0].operations[0].setPriority: is not supported by kbgp'],
     ['a misspelt list', [bgpFilter('f', '{exportv4: []}')], 'BGPFilter f: spec.exportv4: is not a known field'],
-    ['two filters of one name', [bgpFilter('f', '{}'), bgpFilter('f', '{}')], 'BGPFilter f: metadata.name: a second BGPFilter named "f"'],
   ])('refuses %s, naming the field', (_name, extra, message) => {
     expect(() => loadConfig(docs(BASE_NODE, ...extra), 'n1')).toThrow(message);
   });
