@@ -158,7 +158,7 @@ const ADD_PATH_MODE = { Both: 'both', Receive: 'receive', Send: 'send' } as cons
 
 export class Daemon {
   private readonly peers = new Map<string, Peer>();
-  private server: Server | undefined;
+  private servers: Server[] = [];
   private readonly clock: Clock;
   readonly rib: Rib;
   /** Sessions with something new to pull, pumped together once the current event is done. */
@@ -322,7 +322,7 @@ export class Daemon {
     const fixed: [string, unknown, unknown][] = [
       ['asNumber', before.asNumber, next.asNumber],
       ['routerId', before.routerId, next.routerId],
-      ['listenAddress', before.listenAddress, next.listenAddress],
+      ['listenAddress (or bindMode)', before.listenAddresses.join(', '), next.listenAddresses.join(', ')],
       ['listenPort', before.listenPort, next.listenPort],
       ['clusterId (Node routeReflectorClusterID)', before.clusterId, next.clusterId],
       ['maxPaths', before.maxPaths, next.maxPaths],
@@ -350,7 +350,7 @@ export class Daemon {
         // The session's own parameters: only a new session can carry them.
         this.removePeer(peer, 'peer configuration changed', CeaseSubcode.OtherConfigurationChange);
         this.addPeer(p);
-        if (this.server !== undefined) this.peers.get(address)?.session.start();
+        if (this.servers.length > 0) this.peers.get(address)?.session.start();
         result.reset.push(address);
       } else if (JSON.stringify(p) !== JSON.stringify(peer.config)) {
         const filtersChanged = JSON.stringify(p.filters) !== JSON.stringify(peer.config.filters);
@@ -363,7 +363,7 @@ export class Daemon {
     for (const [address, p] of wanted) {
       if (this.peers.has(address)) continue;
       this.addPeer(p);
-      if (this.server !== undefined) this.peers.get(address)?.session.start();
+      if (this.servers.length > 0) this.peers.get(address)?.session.start();
       result.added.push(address);
     }
     // Status and the CLI list peers in the order of the configuration.
@@ -514,7 +514,7 @@ export class Daemon {
         clearTimeout(peer.restartTimer);
         peer.restartTimer = setTimeout(() => {
           peer.restartTimer = undefined;
-          if (this.server !== undefined) peer.session.start();
+          if (this.servers.length > 0) peer.session.start();
         }, max.restartAfter * 1000);
         peer.restartTimer.unref();
       });
@@ -603,7 +603,7 @@ export class Daemon {
 
   /** Ready: listening, and the cluster source synced and followed now. */
   readiness(): Readiness {
-    if (this.server === undefined) return { ready: false, detail: 'not listening' };
+    if (this.servers.length === 0) return { ready: false, detail: 'not listening' };
     const s = this.sourceStatus();
     if (!s.synced) return { ready: false, detail: `${s.source}: initial lists not in yet` };
     if (!s.healthy) {
@@ -638,7 +638,7 @@ export class Daemon {
    * goes to every peer, and later OPENs no longer say we are restarting.
    */
   private endRestartWhenReady(): void {
-    if (!this.restarting || this.originationPending.size > 0 || this.server === undefined) return;
+    if (!this.restarting || this.originationPending.size > 0 || this.servers.length === 0) return;
     const waitingFor = this.deferralOver ? [] : [...this.peers.values()].filter((p) => !this.peerSynced(p)).map((p) => p.config.address);
     if (waitingFor.length > 0) return;
     this.restarting = false;
@@ -796,23 +796,33 @@ export class Daemon {
     this.pumpAll();
   }
 
-  /** Starts listening and starts every session. Resolves once the listener is bound. */
-  async start(): Promise<void> {
+  /** One listener; a second one takes the port the first was given (port 0 in tests). */
+  private async listen(address: string, first: ReturnType<Server['address']> | undefined): Promise<Server> {
+    const port = first !== undefined && first !== null && typeof first === 'object' ? first.port : this.config.listenPort;
     const server = createServer((socket) => this.incoming(socket));
-    this.server = server;
     await new Promise<void>((resolve, reject) => {
-      const failed = (e: NodeJS.ErrnoException): void => {
-        this.server = undefined;
-        reject(new Error(`cannot listen on ${this.config.listenAddress} port ${this.config.listenPort}: ${bindProblem(e)}`));
-      };
+      const failed = (e: NodeJS.ErrnoException): void => reject(new Error(`cannot listen on ${address} port ${port}: ${bindProblem(e)}`));
       server.once('error', failed);
-      server.listen({ host: this.config.listenAddress, port: this.config.listenPort }, () => {
+      server.listen({ host: address, port }, () => {
         server.off('error', failed);
         resolve();
       });
     });
-    server.on('error', (e) => this.deps.logger.error({ err: e }, 'listener error'));
-    this.deps.logger.info({ address: this.config.listenAddress, port: this.listenPort, as: this.config.asNumber, routerId: this.config.routerId }, 'listening');
+    server.on('error', (e) => this.deps.logger.error({ err: e, address }, 'listener error'));
+    return server;
+  }
+
+  /** Starts listening and starts every session. Resolves once every listener is bound. */
+  async start(): Promise<void> {
+    const servers: Server[] = [];
+    try {
+      for (const address of this.config.listenAddresses) servers.push(await this.listen(address, servers[0]?.address()));
+    } catch (e) {
+      for (const s of servers) s.close();
+      throw e;
+    }
+    this.servers = servers;
+    this.deps.logger.info({ address: this.config.listenAddresses.join(', '), port: this.listenPort, as: this.config.asNumber, routerId: this.config.routerId }, 'listening');
     const deferral = this.config.gracefulRestart.selectionDeferralTime;
     this.deferralTimer = setTimeout(() => {
       this.deferralTimer = undefined;
@@ -864,7 +874,7 @@ export class Daemon {
       node: this.config.nodeName,
       asNumber: this.config.asNumber,
       routerId: this.config.routerId,
-      listen: `${this.config.listenAddress} port ${this.listenPort}`,
+      listen: `${this.config.listenAddresses.join(', ')} port ${this.listenPort}`,
       peers: this.metricsView()
         .peers()
         .map((m) => {
@@ -892,7 +902,7 @@ export class Daemon {
 
   /** The bound port (the configured one, or the kernel's choice for port 0). */
   get listenPort(): number {
-    const a = this.server?.address();
+    const a = this.servers[0]?.address();
     return a !== null && typeof a === 'object' ? a.port : this.config.listenPort;
   }
 
@@ -923,9 +933,9 @@ export class Daemon {
     // Administrative Reset, not a Hard Reset: peers with graceful restart keep our routes while
     // kbgp restarts (a rolling update of the DaemonSet drops no traffic).
     for (const p of this.peers.values()) p.session.stop(why, shutdownNotification(CeaseSubcode.AdministrativeReset, why));
-    const server = this.server;
-    this.server = undefined;
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const servers = this.servers;
+    this.servers = [];
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 
   status(): PeerStatus[] {

@@ -3,6 +3,7 @@
  * sessions come up in both directions, routes arrive with every attribute, bad input gets the
  * exact NOTIFICATION without disturbing another session, and unknown addresses are refused.
  */
+import { createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { MessageType, type UpdateMessage, encodeMessage, formatCommunity, formatLargeCommunity, formatPrefix, parseCommunity, parsePrefix } from '../src/bgp/index.js';
@@ -61,6 +62,35 @@ async function startNode(n: NodeSpec, waitForOrigination = false): Promise<Daemo
 }
 
 const stateOf = (d: Daemon, peer: string): string | undefined => d.status().find((p) => p.address === peer)?.state;
+
+describe('listeners', () => {
+  it('with bindMode NodeIP listens on the Node\'s IPv4 and IPv6 addresses only, one listener each, on one port', async () => {
+    const text = [
+      'apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {asNumber: 64512, listenPort: 11196, bindMode: NodeIP}',
+      'apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: b}\nspec: {bgp: {ipv4Address: 127.0.2.40/32, ipv6Address: "::1/128"}}',
+      'apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: b}\nspec: {nodeName: b}',
+    ].join('\n---\n');
+    const config = loadConfig(text, 'b');
+    expect(config.listenAddresses).toEqual(['127.0.2.40', '::1']);
+    const d = new Daemon(config, { logger });
+    running.push(d);
+    await d.start();
+    const reaches = (host: string): Promise<boolean> =>
+      new Promise((resolve) => {
+        const s = createConnection({ host, port: 11196 });
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      });
+    expect(await reaches('127.0.2.40')).toBe(true);
+    expect(await reaches('::1')).toBe(true);
+    // Not every address: another loopback address of the same host is refused.
+    expect(await reaches('127.0.2.41')).toBe(false);
+    expect(d.statusView().listen).toBe('127.0.2.40, ::1 port 11196');
+  });
+});
 
 describe('kbgp against kbgp', () => {
   it.each([

@@ -125,7 +125,10 @@ export interface NodeConfig {
   readonly routerId: string;
   readonly ipv4Address?: string;
   readonly ipv6Address?: string;
+  /** The first of `listenAddresses`. */
   readonly listenAddress: string;
+  /** Where BGP listens: one address, or with bindMode NodeIP the node's address in each family. */
+  readonly listenAddresses: readonly string[];
   readonly listenPort: number;
   readonly peers: readonly PeerConfig[];
   readonly originate: readonly OriginatedRoute[];
@@ -312,6 +315,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   let prefixAdvertisements: PrefixAdvertisement[] = [];
   let meshRestartTime = DEFAULT_RESTART_TIME;
   let meshEnabled = true;
+  let bindNodeIp = false;
   let serviceCidrs: ServiceCidrs = { clusterIPs: [], externalIPs: [], loadBalancerIPs: [], aggregation: true };
   let namedCommunities = new Map<string, Community>();
   if (global !== undefined) {
@@ -332,6 +336,9 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     if (aggregation !== 'Enabled' && aggregation !== 'Disabled') throw global.spec.error('serviceLoadBalancerAggregation', `${JSON.stringify(aggregation)} is not Enabled or Disabled`);
     serviceCidrs = { ...serviceCidrs, aggregation: aggregation === 'Enabled' };
     meshEnabled = global.spec.boolean('nodeToNodeMeshEnabled') ?? meshEnabled;
+    const bind = global.spec.string('bindMode') ?? 'None';
+    if (bind !== 'None' && bind !== 'NodeIP') throw global.spec.error('bindMode', `${JSON.stringify(bind)} is not None or NodeIP`);
+    bindNodeIp = bind === 'NodeIP';
     global.spec.done();
   }
   // Calico's per-node BGPConfiguration may set only these three, each replacing the default's.
@@ -406,7 +413,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   let services: ServiceSettings = { coalesceWindow: 0.1, minFlapInterval: 5, advertisePodCIDRs: false };
   const timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>> = {};
   let routerId = ipv4Address;
-  let listenAddress = '::';
+  let listenAddress: string | undefined;
   let metricsAddress: { host: string; port: number } | undefined;
   let controlSocket: string | undefined;
   let cluster: ClusterSettings = { source: 'None', calicoResources: 'File' };
@@ -419,7 +426,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     routerId = id ?? routerId;
     const listen = s.string('listenAddress');
     if (listen !== undefined && isIP(listen) === 0) throw s.error('listenAddress', `${JSON.stringify(listen)} is not an IP address`);
-    listenAddress = listen ?? listenAddress;
+    listenAddress = listen;
     controlSocket = s.string('controlSocket');
     const metrics = s.string('metricsAddress');
     if (metrics !== undefined) {
@@ -490,6 +497,13 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     });
     s.done();
   }
+  // Where to listen: KbgpConfiguration listenAddress (this node's own setting) before Calico's
+  // bindMode NodeIP (the node's address in each family, as Calico's BIRD binds), before every address.
+  const nodeIps = [ipv4Address, ipv6Address].filter((a): a is string => a !== undefined);
+  if (listenAddress === undefined && bindNodeIp && nodeIps.length === 0) {
+    throw new ConfigError(global?.label ?? 'BGPConfiguration default', 'spec.bindMode', `NodeIP needs the node's address: give Node ${name} spec.bgp.ipv4Address or ipv6Address, or set $NODE_IP`);
+  }
+  const listenAddresses = listenAddress !== undefined ? [listenAddress] : bindNodeIp ? nodeIps : ['::'];
   if (routerId === undefined) {
     throw new ConfigError(daemon?.label ?? `KbgpConfiguration ${name}`, 'spec.routerId', 'no router ID: set it, give the Node an IPv4 address (spec.bgp.ipv4Address), or set $NODE_IP to the node\'s IPv4 address');
   }
@@ -636,7 +650,8 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     routerId,
     ...(ipv4Address === undefined ? {} : { ipv4Address }),
     ...(ipv6Address === undefined ? {} : { ipv6Address }),
-    listenAddress,
+    listenAddress: listenAddresses[0] as string,
+    listenAddresses,
     listenPort,
     peers,
     originate,

@@ -129,7 +129,7 @@ const BGP_CONFIGURATION: ObjectSpec = [
     description: '`Disabled`: a /32 (/128) per load-balancer IP from every node while the service has a serving endpoint anywhere, instead of the range.',
     example: 'Disabled',
   },
-  { name: 'bindMode', type: '`None` or `NodeIP`', description: 'Calico: listen only on the Node\'s addresses.', refused: NOT_YET },
+  { name: 'bindMode', type: '`None` or `NodeIP`', default: '`None`', description: 'Where BGP listens: `None`, every address; `NodeIP`, only the Node\'s `ipv4Address` and `ipv6Address` (one listener each). A KbgpConfiguration `listenAddress` overrides it.', example: 'NodeIP' },
   { name: 'nodeMeshPassword', type: SECRET_REF, description: 'Calico: TCP MD5 password of mesh sessions.', refused: MD5 },
   { name: 'ignoredInterfaces', type: 'list of interface globs', description: 'Calico: interfaces BIRD leaves out of its direct routes.', refused: NO_KERNEL_ROUTES },
   { name: 'localWorkloadPeeringIPV4', type: 'IPv4 address', description: 'Calico: the address for BGPPeer `localWorkloadSelector` sessions.', refused: NOT_YET },
@@ -291,7 +291,7 @@ const duration = (name: string, dflt: string, description: string, example: stri
 const KBGP_CONFIGURATION: ObjectSpec = [
   { name: 'nodeName', type: 'node name', default: '`metadata.name`', description: 'The node this configuration is for (and the node to run as, when only one KbgpConfiguration is given and no `--node`).', example: 'n1' },
   { name: 'routerId', type: 'IPv4 dotted quad', default: 'the node\'s IPv4 address (Node, else `$NODE_IP`)', description: 'The BGP identifier.', example: '192.0.2.1' },
-  { name: 'listenAddress', type: 'IP address', default: '`::` (every address)', description: 'The address BGP listens on.', example: '192.0.2.1' },
+  { name: 'listenAddress', type: 'IP address', default: '`::` (every address), or the Node\'s addresses with BGPConfiguration `bindMode: NodeIP`', description: 'The address BGP listens on.', example: '192.0.2.1' },
   { name: 'controlSocket', type: 'path', default: '`/run/kbgp/<node>.sock` as root, else `$TMPDIR/kbgp/<node>.sock`', description: 'The CLI\'s Unix socket (mode 0600).', example: '/run/kbgp/kbgp.sock' },
   {
     name: 'metricsAddress',

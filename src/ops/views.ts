@@ -191,7 +191,7 @@ export function configView(c: NodeConfig): Json {
     routerId: c.routerId,
     ipv4Address: c.ipv4Address ?? null,
     ipv6Address: c.ipv6Address ?? null,
-    listen: { address: c.listenAddress, port: c.listenPort },
+    listen: { addresses: c.listenAddresses, port: c.listenPort },
     routeReflectorClusterID: c.clusterId ?? null,
     maxPaths: c.maxPaths,
     alwaysCompareMed: c.alwaysCompareMed,
