@@ -186,14 +186,21 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
   });
   new Gauge({
     name: 'kbgp_service_prefixes',
-    help: 'Prefixes this node originates for services, by the rule that wants them (a prefix wanted by two rules counts under each).',
-    labelNames: ['reason'],
+    help: 'Prefixes this node originates for services, by the kind of address (clusterIP, externalIP, loadBalancer, podCIDR) and the rule that wants them (a prefix wanted by two counts under each).',
+    labelNames: ['kind', 'reason'],
     registers: [registry],
     collect() {
       this.reset();
-      const counts = new Map<string, number>();
-      for (const i of view.services().decision.intents) for (const rule of new Set(i.reasons.map((r) => r.rule))) counts.set(rule, (counts.get(rule) ?? 0) + 1);
-      for (const [reason, n] of counts) this.set({ reason }, n);
+      const counts = new Map<string, { kind: string; reason: string; n: number }>();
+      for (const i of view.services().decision.intents) {
+        for (const key of new Set(i.reasons.map((r) => `${addressKind(r.rule, r.source)}\u0000${r.rule}`))) {
+          const [kind = '', reason = ''] = key.split('\u0000');
+          const c = counts.get(key) ?? { kind, reason, n: 0 };
+          c.n++;
+          counts.set(key, c);
+        }
+      }
+      for (const { kind, reason, n } of counts.values()) this.set({ kind, reason }, n);
     },
   });
   new Gauge({
@@ -209,4 +216,11 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     },
   });
   return { registry, observeServiceLatency: (seconds) => latency.observe(seconds) };
+}
+
+/** The kind of address a rule's source names: a range's BGPConfiguration field, or a service's address kind (`ns/name loadBalancer`). */
+function addressKind(rule: string, source: string): string {
+  if (rule === 'pod-cidr') return 'podCIDR';
+  if (rule === 'service-cidr') return source.startsWith('serviceClusterIPs') ? 'clusterIP' : source.startsWith('serviceExternalIPs') ? 'externalIP' : 'loadBalancer';
+  return source.slice(source.lastIndexOf(' ') + 1);
 }

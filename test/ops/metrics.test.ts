@@ -81,7 +81,7 @@ describe('metrics and health endpoints', () => {
     // What it holds from us: the service range.
     expect(sample(m, 'kbgp_bgp_prefixes_advertised', `${peer},afi="ipv4"`)).toBe(1);
     expect(sample(m, 'kbgp_rib_routes', 'table="loc-rib",afi="ipv4"')).toBe(2);
-    expect(sample(m, 'kbgp_service_prefixes', 'reason="service-cidr"')).toBe(1);
+    expect(sample(m, 'kbgp_service_prefixes', 'kind="clusterIP",reason="service-cidr"')).toBe(1);
     expect(m).toContain('kbgp_process_');
     // Before the flap, the /32 inside the service range was refused: not accepted, and counted nowhere now.
     expect(m).not.toMatch(/prefix="/);
