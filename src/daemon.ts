@@ -853,9 +853,29 @@ export class Daemon {
 
   /** `kbgp explain`: each address of the service, advertised or not and why, and to which peers it went. */
   explain(service: string): ExplainView {
-    const sentTo = (prefix: string): { peer: string; sent: boolean }[] =>
-      [...this.peers.values()].map((p) => ({ peer: p.config.address, sent: p.up && this.rib.advertisedAt(p, parsePrefix(prefix)).length > 0 }));
-    return explainView(service, this.advertiser.addressesOf(service), this.advertiser.decision, sentTo);
+    const decision = this.advertiser.decision;
+    const sentTo = (text: string): { peer: string; sent: boolean; why?: string }[] => {
+      const prefix = parsePrefix(text);
+      return [...this.peers.values()].map((p) => {
+        const peer = p.config.address;
+        if (!p.up) return { peer, sent: false, why: 'session not Established' };
+        if (this.rib.advertisedAt(p, prefix).length > 0) return { peer, sent: true };
+        return { peer, sent: false, why: this.keptBack(p, prefix, decision) };
+      });
+    };
+    return explainView(service, this.advertiser.addressesOf(service), decision, sentTo);
+  }
+
+  /** Why an Established peer does not hold a prefix this node originates: the BGPFilter rule, else the export rules. */
+  private keptBack(peer: Peer, prefix: Prefix, decision: Decision): string {
+    const filter = this.exportFilter(peer);
+    const intent = decision.intents.find((i) => formatPrefix(i.prefix) === formatPrefix(prefix));
+    if (filter !== undefined && intent !== undefined) {
+      const route = localRoute({ prefix, communities: intent.communities, largeCommunities: intent.largeCommunities }, this.config.prefixAdvertisements);
+      const r = applyFilters(filter.filters, prefix, { attributes: route.attributes, local: true }, { direction: 'export', peerType: filter.peerType });
+      if (r.action === 'Reject') return `filtered: BGPFilter ${r.filter} ${prefix.afi === Afi.Ipv4 ? 'exportV4' : 'exportV6'}[${r.rule}] rejects it`;
+    }
+    return 'kept back by the export rules, or not sent yet';
   }
 
   hasPeer(address: string): boolean {

@@ -87,7 +87,7 @@ export function renderExplain(e: ExplainView): string {
   for (const a of e.addresses) {
     lines.push(`  ${a.address}: ${a.advertised ? `advertised as ${a.prefix ?? ''}` : 'not advertised'}${a.gracefulShutdown === true ? ' with GRACEFUL_SHUTDOWN (every local endpoint is terminating)' : ''}`);
     lines.push(`    why: ${a.why}`);
-    for (const p of a.peers ?? []) lines.push(`    to ${p.peer}: ${p.sent ? 'sent' : 'not sent (session down, or kept back by an export filter or rule)'}`);
+    for (const p of a.peers ?? []) lines.push(`    to ${p.peer}: ${p.sent ? 'sent' : `not sent: ${p.why ?? 'kept back'}`}`);
   }
   return lines.join('\n');
 }

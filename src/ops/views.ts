@@ -142,10 +142,10 @@ export interface AddressExplanation {
   readonly why: string;
   readonly gracefulShutdown?: boolean;
   /** For an advertised prefix: each peer, and whether it holds it from us (a filter or the export rules may keep it back). */
-  readonly peers?: readonly { readonly peer: string; readonly sent: boolean }[];
+  readonly peers?: readonly { readonly peer: string; readonly sent: boolean; readonly why?: string }[];
 }
 
-export function explainView(service: string, addresses: readonly string[] | undefined, decision: Decision, sentTo: (prefix: string) => readonly { peer: string; sent: boolean }[]): ExplainView {
+export function explainView(service: string, addresses: readonly string[] | undefined, decision: Decision, sentTo: (prefix: string) => readonly { peer: string; sent: boolean; why?: string }[]): ExplainView {
   if (addresses === undefined) return { service, found: false, addresses: [] };
   const byPrefix = new Map(decision.intents.map((i) => [formatPrefix(i.prefix), i]));
   const out = addresses.map((address): AddressExplanation => {

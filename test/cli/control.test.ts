@@ -8,13 +8,13 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MessageType } from '../../src/bgp/index.js';
+import { MessageType, formatPrefix, parsePrefix } from '../../src/bgp/index.js';
 import { CliError, call } from '../../src/cli/control-client.js';
 import { renderExplain, renderRoutes, renderStatus } from '../../src/cli/render.js';
 import { systemClock } from '../../src/fsm/clock.js';
 import { ManifestDirectorySource } from '../../src/k8s/manifest-source.js';
 import type { ExplainView, RouteView, StatusView } from '../../src/ops/views.js';
-import { removeKbgpLogs, startKbgp, stopAllKbgp } from '../helpers/kbgp.js';
+import { type Kbgp, removeKbgpLogs, startKbgp, stopAllKbgp } from '../helpers/kbgp.js';
 import { RawPeer, isType, until } from '../helpers/raw-peer.js';
 import { MANDATORY_4, update } from '../helpers/bytes.js';
 
@@ -50,7 +50,7 @@ spec: {type: LoadBalancer, clusterIP: 10.96.7.8, externalTrafficPolicy: Local}
 status: {loadBalancer: {ingress: [{ip: 203.0.113.78}]}}
 `;
 
-async function setup(): Promise<{ socket: string; peer: RawPeer }> {
+async function setup(): Promise<{ socket: string; peer: RawPeer; k: Kbgp }> {
   const dir = mkdtempSync(join(tmpdir(), 'kbgp-cli-'));
   dirs.push(dir);
   const manifests = join(dir, 'cluster');
@@ -77,7 +77,7 @@ async function setup(): Promise<{ socket: string; peer: RawPeer }> {
   await until(() => k.status().state === 'Established', 5000, 'Established');
   peer.send(update({ attrs: [...MANDATORY_4], nlri: [24, 10, 15, 1] }));
   await until(() => k.daemon.received(PEER).length === 1, 3000, 'the peer\'s route');
-  return { socket, peer };
+  return { socket, peer, k };
 }
 
 describe('kbgp CLI over the control socket', () => {
@@ -133,6 +133,24 @@ describe('kbgp CLI over the control socket', () => {
       ['203.0.113.78', true, '203.0.113.0/24', 'inside serviceLoadBalancerIPs 203.0.113.0/24, advertised from every node; no /32 of its own: no-local-serving-endpoint (loadBalancer: no ready or terminating-serving IPv4 endpoint on cli-node)'],
     ]);
     expect(renderExplain(await call<ExplainView>(socket, '/v1/explain?service=shop/nope'))).toBe("no service shop/nope in this node's view of the cluster");
+  });
+
+  it('explain names the BGPFilter rule that keeps a /32 from a peer, and a peer that is down', async () => {
+    const { socket, peer, k } = await setup();
+    k.daemon.setFilters(PEER, [
+      { name: 'no-lb', importV4: [], exportV4: [{ cidr: parsePrefix('10.0.0.0/8'), matchOperator: 'In', action: 'Accept' }, { cidr: parsePrefix('203.0.113.77/32'), matchOperator: 'Equal', action: 'Reject' }], importV6: [], exportV6: [] },
+    ]);
+    await until(() => k.daemon.advertised(PEER).every((r) => formatPrefix(r.prefix) !== '203.0.113.77/32'), 3000, 'the /32 withdrawn from the peer');
+    const lines = renderExplain(await call<ExplainView>(socket, '/v1/explain?service=shop/web')).split('\n');
+    expect(lines).toContain(`    to ${PEER}: sent`);
+    expect(lines).toContain(`    to ${PEER}: not sent: filtered: BGPFilter no-lb exportV4[1] rejects it`);
+    peer.close();
+    await until(() => k.status().state !== 'Established', 3000, 'the session down');
+    const down = await call<ExplainView>(socket, '/v1/explain?service=shop/web');
+    expect(down.addresses.flatMap((a) => a.peers ?? [])).toEqual([
+      { peer: PEER, sent: false, why: 'session not Established' },
+      { peer: PEER, sent: false, why: 'session not Established' },
+    ]);
   });
 
   it('the kbgp command itself: status as JSON, and a clear error with exit 1 when no daemon answers', { timeout: 30_000 }, async () => {
