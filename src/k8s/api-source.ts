@@ -3,12 +3,13 @@
  * node's Node, each followed by a Reflector through @kubernetes/client-node (kubeconfig, auth,
  * typed lists, watches), keeping of each object only what the decision reads (projection.ts).
  */
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../fsm/clock.js';
 import type { EndpointSlice, Node, Service } from './objects.js';
 import { projectEndpointSlice, projectNode, projectService } from './projection.js';
-import { type ListPage, Reflector, type WatchFn } from './reflector.js';
+import { statusOf, tuning, typedPage, watchesOf } from './client.js';
+import { Reflector } from './reflector.js';
 import type { ClusterSource, ClusterState, SourceStatus } from './source.js';
 
 /**
@@ -38,16 +39,6 @@ export interface ApiSourceOptions {
   readonly pageSize?: number;
 }
 
-interface TypedList<T> {
-  readonly items: readonly T[];
-  readonly metadata?: { readonly resourceVersion?: string; readonly _continue?: string };
-}
-
-function page<T>(l: TypedList<T>): ListPage<T> {
-  const c = l.metadata?._continue;
-  return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '', ...(c === undefined || c === '' ? {} : { continue: c }) };
-}
-
 export class KubernetesApiSource implements ClusterSource {
   private readonly services: Reflector<Service>;
   private readonly slices: Reflector<EndpointSlice>;
@@ -57,23 +48,8 @@ export class KubernetesApiSource implements ClusterSource {
   constructor(private readonly o: ApiSourceOptions) {
     const core = o.kubeConfig.makeApiClient(CoreV1Api);
     const discovery = o.kubeConfig.makeApiClient(DiscoveryV1Api);
-    const watcher = new Watch(o.kubeConfig);
-    const watchOn =
-      (path: string, extra: Record<string, string> = {}): WatchFn =>
-      async (query, onEvent, done) => {
-        const controller = await watcher.watch(path, { ...query, ...extra }, (type: string, object: unknown) => onEvent(type, object), done);
-        return { abort: () => controller.abort() };
-      };
-    const common = {
-      clock: o.clock,
-      random: o.random,
-      ...(o.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: o.watchTimeoutSeconds }),
-      ...(o.silenceMs === undefined ? {} : { silenceMs: o.silenceMs }),
-      ...(o.backoffMinMs === undefined ? {} : { backoffMinMs: o.backoffMinMs }),
-      ...(o.backoffMaxMs === undefined ? {} : { backoffMaxMs: o.backoffMaxMs }),
-      ...(o.listTimeoutMs === undefined ? {} : { listTimeoutMs: o.listTimeoutMs }),
-      ...(o.pageSize === undefined ? {} : { pageSize: o.pageSize }),
-    };
+    const watchOn = watchesOf(o.kubeConfig);
+    const common = { clock: o.clock, random: o.random, ...tuning(o) };
     const changed = (): void => this.changed();
     this.services = new Reflector<Service>(
       {
@@ -81,7 +57,7 @@ export class KubernetesApiSource implements ClusterSource {
         name: 'services',
         logger: o.logger,
         keep: projectService,
-        list: async (p) => page(await core.listServiceForAllNamespaces({ limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
+        list: async (p) => typedPage(await core.listServiceForAllNamespaces({ limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
         watch: watchOn('/api/v1/services'),
       },
       changed,
@@ -92,7 +68,7 @@ export class KubernetesApiSource implements ClusterSource {
         name: 'endpointslices',
         logger: o.logger,
         keep: projectEndpointSlice,
-        list: async (p) => page(await discovery.listEndpointSliceForAllNamespaces({ limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
+        list: async (p) => typedPage(await discovery.listEndpointSliceForAllNamespaces({ limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
         watch: watchOn('/apis/discovery.k8s.io/v1/endpointslices'),
       },
       changed,
@@ -105,7 +81,7 @@ export class KubernetesApiSource implements ClusterSource {
         name: 'node',
         logger: o.logger,
         keep: projectNode,
-        list: async (p) => page(await core.listNode({ fieldSelector: own, limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
+        list: async (p) => typedPage(await core.listNode({ fieldSelector: own, limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
         watch: watchOn('/api/v1/nodes', { fieldSelector: own }),
       },
       changed,
@@ -126,11 +102,7 @@ export class KubernetesApiSource implements ClusterSource {
   }
 
   status(): SourceStatus {
-    const detail = this.reflectors().map((r) => {
-      const s = r.status;
-      return { name: s.name, synced: s.synced, healthy: s.watching, objects: s.objects, events: s.events, ...(s.lastError === undefined ? {} : { lastError: s.lastError }) };
-    });
-    return { source: 'kubernetes', synced: detail.every((d) => d.synced), healthy: detail.every((d) => d.healthy), detail };
+    return statusOf('kubernetes', this.reflectors());
   }
 
   private reflectors(): readonly Reflector<Service | EndpointSlice | Node>[] {

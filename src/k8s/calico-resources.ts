@@ -9,11 +9,12 @@
  * family), so the node-to-node mesh forms in a cluster where kbgp runs without Calico. Calico
  * would leave such a node out of BGP.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../fsm/clock.js';
 import type { ObjectMeta } from './objects.js';
-import { type ListPage, Reflector, type WatchFn } from './reflector.js';
+import { statusOf, tuning, typedPage, untypedPage, watchesOf } from './client.js';
+import { Reflector } from './reflector.js';
 import type { SourceStatus } from './source.js';
 
 export const CALICO_CRD_GROUP = 'crd.projectcalico.org';
@@ -70,22 +71,8 @@ export class CalicoResourceSource {
   constructor(o: CalicoResourceOptions) {
     const custom = o.kubeConfig.makeApiClient(CustomObjectsApi);
     const core = o.kubeConfig.makeApiClient(CoreV1Api);
-    const watcher = new Watch(o.kubeConfig);
-    const watchOn =
-      (path: string): WatchFn =>
-      async (query, onEvent, done) => {
-        const controller = await watcher.watch(path, query, (type: string, object: unknown) => onEvent(type, object), done);
-        return { abort: () => controller.abort() };
-      };
-    const common = {
-      clock: o.clock,
-      random: o.random,
-      logger: o.logger,
-      ...(o.backoffMinMs === undefined ? {} : { backoffMinMs: o.backoffMinMs }),
-      ...(o.backoffMaxMs === undefined ? {} : { backoffMaxMs: o.backoffMaxMs }),
-      ...(o.silenceMs === undefined ? {} : { silenceMs: o.silenceMs }),
-      ...(o.listTimeoutMs === undefined ? {} : { listTimeoutMs: o.listTimeoutMs }),
-    };
+    const watchOn = watchesOf(o.kubeConfig);
+    const common = { clock: o.clock, random: o.random, logger: o.logger, ...tuning(o) };
     const changed = (): void => this.changed();
     this.crds = KINDS.map(({ kind, plural }) => ({
       kind,
@@ -107,11 +94,7 @@ export class CalicoResourceSource {
       {
         ...common,
         name: 'nodes',
-        list: async (p) => {
-          const l = await core.listNode({ limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) });
-          const c = l.metadata?._continue;
-          return { items: l.items as NodeObject[], resourceVersion: l.metadata?.resourceVersion ?? '', ...(c === undefined || c === '' ? {} : { continue: c }) };
-        },
+        list: async (p) => typedPage<NodeObject>(await core.listNode({ limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
         watch: watchOn('/api/v1/nodes'),
         keep: keepNode,
       },
@@ -151,11 +134,7 @@ export class CalicoResourceSource {
   }
 
   status(): SourceStatus {
-    const detail = this.reflectors().map((r) => {
-      const s = r.status;
-      return { name: s.name, synced: s.synced, healthy: s.watching, objects: s.objects, events: s.events, ...(s.lastError === undefined ? {} : { lastError: s.lastError }) };
-    });
-    return { source: 'kubernetes (Calico resources)', synced: detail.every((d) => d.synced), healthy: detail.every((d) => d.healthy), detail };
+    return statusOf('kubernetes (Calico resources)', this.reflectors());
   }
 
   private reflectors(): readonly Reflector<CalicoObject | NodeObject>[] {
@@ -229,13 +208,4 @@ function pick<T extends object, K extends keyof T>(o: T | undefined, keys: reado
   if (o === undefined) return out;
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
-}
-
-/** A custom-object list is untyped JSON: items, metadata.resourceVersion and metadata.continue. */
-function untypedPage<T>(l: unknown): ListPage<T> {
-  const list = (typeof l === 'object' && l !== null ? l : {}) as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
-  const items = Array.isArray(list.items) ? (list.items as T[]) : [];
-  const rv = typeof list.metadata?.resourceVersion === 'string' ? list.metadata.resourceVersion : '';
-  const c = typeof list.metadata?.continue === 'string' && list.metadata.continue !== '' ? list.metadata.continue : undefined;
-  return { items, resourceVersion: rv, ...(c === undefined ? {} : { continue: c }) };
 }
