@@ -308,6 +308,10 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   const daemon =
     daemons.find((d) => (d.spec.has('nodeName') ? d.spec.string('nodeName') : d.name) === name) ?? daemons.find((d) => d.name === 'default' && !d.spec.has('nodeName'));
 
+  // Calico reads a BGPConfiguration by these names only: one in the file by another name would be
+  // silently unused. (One in the cluster is Calico's business, and unused here as there.)
+  const stray = docs.find((d) => d.kind === 'BGPConfiguration' && !d.fromCluster && d.name !== 'default' && !/^node\.[^.].*/.test(d.name));
+  if (stray !== undefined) throw new ConfigError(stray.label, 'metadata.name', 'must be default, or node.<node name> for one node\'s overrides (Calico reads no other)');
   const global = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === 'default');
   let globalAs = 64512;
   let listenPort = 179;
