@@ -253,9 +253,11 @@ function documents(sourced: readonly SourcedDocument[]): Doc[] {
     const schema = kindSpec(kind);
     if (schema === undefined) throw new ConfigError(label, 'kind', `${kind} is not a kind kbgp reads (${KINDS.map((k) => k.kind).join(', ')})`);
     if (apiVersion !== schema.apiVersion) throw new ConfigError(label, 'apiVersion', `must be ${schema.apiVersion} for ${kind}`);
-    // One document per kind and name, as in Calico; a second would be silently ignored. (A file's
-    // Calico kind beside the cluster's is refused below, with its own reason.)
-    if (out.some((d) => d.kind === kind && d.name === name && d.fromCluster === (fromCluster === true))) throw new ConfigError(label, 'metadata.name', `a second ${kind} named ${JSON.stringify(name)}`);
+    // One document per kind and name, as in Calico; a second would be silently ignored.
+    const twin = out.find((d) => d.kind === kind && d.name === name);
+    if (twin !== undefined) {
+      throw new ConfigError(label, 'metadata.name', twin.fromCluster === (fromCluster === true) ? `a second ${kind} named ${JSON.stringify(name)}` : `${kind} ${JSON.stringify(name)} is both in the file and in the cluster: keep one`);
+    }
     const labelsRaw = metadata.raw('labels');
     const labels: Record<string, string> = {};
     if (labelsRaw !== undefined && labelsRaw !== null) {
@@ -283,9 +285,6 @@ export function loadConfig(text: string, nodeName?: string): NodeConfig {
     nodeName,
   );
 }
-
-/** Calico's kinds, read from the file, or from the cluster with `spec.cluster.calicoResources: Cluster`. */
-const CALICO_KINDS: ReadonlySet<string> = new Set(['BGPConfiguration', 'BGPPeer', 'BGPFilter', 'Node']);
 
 /**
  * Resolves the configuration for `nodeName` from documents: the file's, and with
@@ -512,9 +511,10 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     throw new ConfigError(daemon?.label ?? `KbgpConfiguration ${name}`, 'spec.routerId', 'no router ID: set it, give the Node an IPv4 address (spec.bgp.ipv4Address), or set $NODE_IP to the node\'s IPv4 address');
   }
 
+  // With the cluster's resources, the Nodes are the cluster's: the file's BGP kinds join its own.
   if (cluster.calicoResources === 'Cluster') {
-    const local = docs.find((d) => CALICO_KINDS.has(d.kind) && !d.fromCluster);
-    if (local !== undefined) throw new ConfigError(local.label, 'kind', `${local.kind} is read from the cluster (KbgpConfiguration spec.cluster.calicoResources is Cluster): remove it from the file`);
+    const local = docs.find((d) => d.kind === 'Node' && !d.fromCluster);
+    if (local !== undefined) throw new ConfigError(local.label, 'kind', 'Node is read from the cluster (KbgpConfiguration spec.cluster.calicoResources is Cluster): remove it from the file');
   }
 
   const peers: PeerConfig[] = [];

@@ -372,7 +372,7 @@ const KBGP_CONFIGURATION: ObjectSpec = [
         name: 'calicoResources',
         type: '`File` or `Cluster`',
         default: '`File`',
-        description: '`Cluster` (needs `source: Kubernetes`): BGPConfiguration, BGPPeer, BGPFilter and Nodes are read live from the cluster (crd.projectcalico.org/v1 and the Nodes\' Calico annotations), and the file may hold none of them.',
+        description: '`Cluster` (needs `source: Kubernetes`): BGPConfiguration, BGPPeer and BGPFilter are read live from the cluster (crd.projectcalico.org/v1; none where Calico is not installed) beside the file\'s, and the Nodes only from the cluster (their labels, and their Calico annotations or InternalIP), so the mesh follows the cluster\'s nodes.',
         example: 'File',
       },
     ],

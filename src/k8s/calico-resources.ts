@@ -61,6 +61,7 @@ export interface CalicoResourceOptions {
   readonly backoffMaxMs?: number;
   readonly silenceMs?: number;
   readonly listTimeoutMs?: number;
+  readonly absentRecheckMs?: number;
 }
 
 export class CalicoResourceSource {
@@ -86,6 +87,9 @@ export class CalicoResourceSource {
             ),
           watch: watchOn(`/apis/${CALICO_CRD_GROUP}/${CALICO_CRD_VERSION}/${plural}`),
           keep: keepCalicoObject,
+          // A cluster without Calico has no such resources: its Nodes still make the mesh.
+          absentIsEmpty: true,
+          ...(o.absentRecheckMs === undefined ? {} : { absentRecheckMs: o.absentRecheckMs }),
         },
         changed,
       ),

@@ -51,6 +51,13 @@ export interface ReflectorOptions<T> {
   readonly backoffMaxMs?: number;
   /** What is kept of each object listed or watched (default: all of it). */
   readonly keep?: (object: T) => T;
+  /**
+   * A resource the server does not serve (404 on the list: a custom resource whose definition is
+   * not installed) is taken as none of it, synced, and listed again every `absentRecheckMs`
+   * (default 60 s) until it is served. Without this, a 404 is retried as any failure.
+   */
+  readonly absentIsEmpty?: boolean;
+  readonly absentRecheckMs?: number;
 }
 
 export interface ReflectorStatus {
@@ -171,6 +178,7 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
         if (token === undefined) break;
       }
       this.relists++;
+      if (this.lastError?.startsWith('not served') === true) this.lastError = undefined;
       const differs = this.replace(fresh);
       this.resourceVersion = rv;
       const first = !this.synced;
@@ -180,8 +188,30 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
       this.watch();
     } catch (err) {
       if (generation !== this.generation) return;
+      if (this.o.absentIsEmpty === true && statusCode(err) === 404) {
+        this.absent();
+        return;
+      }
       this.fail(err, () => void this.relist());
     }
+  }
+
+  /** The server does not serve the resource: none of it, synced, and asked again later. */
+  private absent(): void {
+    const recheck = this.o.absentRecheckMs ?? 60_000;
+    const differs = this.replace(new Map());
+    const first = !this.synced;
+    this.synced = true;
+    this.watching = true;
+    const why = `not served by the API server (404): none, asked again every ${recheck / 1000} s`;
+    if (this.lastError !== why) this.o.logger.info({ kind: this.o.name }, `${this.o.name} ${why}`);
+    this.lastError = why;
+    if (differs || first) this.changed();
+    this.timer?.cancel();
+    this.timer = this.o.clock.schedule(recheck, () => {
+      this.timer = undefined;
+      if (this.running) void this.relist();
+    });
   }
 
   /** A list request the server accepts but never answers must not stall the reflector. */

@@ -124,6 +124,8 @@ export interface K8sApiServerOptions {
   readonly bookmarkIntervalMs?: number;
   /** Changes kept for watch replay; past it the oldest are compacted away (watch cache size). */
   readonly historyLimit?: number;
+  /** The kinds served; the others' paths are 404, as a custom resource whose definition is not installed. Default: all. */
+  readonly serves?: readonly ResourceKind[];
 }
 
 export const DEFAULT_TOKEN = 'kbgp-test-token';
@@ -536,6 +538,7 @@ export class K8sApiServer {
   private readonly watches = new Set<WatchStream>();
   private readonly log: RequestRecord[] = [];
   private readonly store: MvccStore;
+  private served: Set<ResourceKind>;
   private dir: string | undefined;
 
   constructor(options: K8sApiServerOptions = {}) {
@@ -544,6 +547,7 @@ export class K8sApiServer {
     this.token = options.token ?? DEFAULT_TOKEN;
     this.bookmarkMs = options.bookmarkIntervalMs ?? 1000;
     this.store = new MvccStore(options.historyLimit ?? 1000);
+    this.served = new Set(options.serves ?? (Object.keys(RESOURCES) as ResourceKind[]));
   }
 
   get port(): number {
@@ -584,6 +588,11 @@ export class K8sApiServer {
   setBookmarkInterval(ms: number): void {
     this.bookmarkMs = ms;
     for (const w of this.watches) w.scheduleBookmarks(ms, () => this.bookmark(w.type));
+  }
+
+  /** From now on serve these kinds only (a custom resource definition installed or removed). */
+  serve(kinds: readonly ResourceKind[]): void {
+    this.served = new Set(kinds);
   }
 
   /** A kubeconfig (YAML) for this server: one cluster, one context, the bearer token. */
@@ -842,7 +851,7 @@ export class K8sApiServer {
         throw new StatusError(status(401, 'Unauthorized', 'Unauthorized'));
       }
       const r = route(url.pathname);
-      if (r === undefined) throw new StatusError(status(404, 'NotFound', 'the server could not find the requested resource', {}));
+      if (r === undefined || !this.served.has(r.type.kind)) throw new StatusError(status(404, 'NotFound', 'the server could not find the requested resource', {}));
       if (req.method !== 'GET') {
         throw new StatusError(status(405, 'MethodNotAllowed', `${req.method ?? ''} is not supported by this test server`));
       }

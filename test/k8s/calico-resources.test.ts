@@ -106,13 +106,42 @@ describe('Calico resources from the cluster', () => {
     expect(() => resolve('worker-1')).toThrow('BGPPeer broken: spec.asNumber: 4294967296 is not a valid AS number');
   });
 
-  it('a Calico kind in the file beside calicoResources Cluster is refused', async () => {
+  it("the file's BGP kinds join the cluster's; the same name in both, or a Node in the file, is refused", async () => {
     const { calico } = await cluster();
-    const text = `${FILE}\n---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: { name: local }\nspec: { peerIP: 192.0.2.9, asNumber: 65009 }\n`;
-    const docs = parseDocuments(text).map((value, i) => ({ value, origin: `document ${i + 1}` }));
-    expect(() => resolveConfig([...docs, ...calico.documents()], 'worker-1')).toThrow(
-      'BGPPeer local: kind: BGPPeer is read from the cluster (KbgpConfiguration spec.cluster.calicoResources is Cluster): remove it from the file',
+    const resolveWith = (extra: string): NodeConfig => {
+      const docs = parseDocuments(`${FILE}\n---\n${extra}`).map((value, i) => ({ value, origin: `document ${i + 1}` }));
+      return resolveConfig([...docs, ...calico.documents()], 'worker-1');
+    };
+    const local = 'apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: { name: local }\nspec: { peerIP: 192.0.2.9, asNumber: 65009 }\n';
+    expect(peersOf(resolveWith(local))).toContain('local 192.0.2.9:1790 AS65009');
+    expect(peersOf(resolveWith(local))).toContain('rack1-tor 192.0.2.1:1790 AS65001');
+    expect(() => resolveWith(local.replace('name: local', 'name: rack1-tor'))).toThrow('BGPPeer rack1-tor: metadata.name: BGPPeer "rack1-tor" is both in the file and in the cluster: keep one');
+    expect(() => resolveWith('apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: { name: worker-9 }\nspec: {}\n')).toThrow(
+      'Node worker-9: kind: Node is read from the cluster (KbgpConfiguration spec.cluster.calicoResources is Cluster): remove it from the file',
     );
+  });
+
+  it('without Calico installed (its resources not served), the Nodes still make the mesh; once they are served, they count', async () => {
+    const api = await startK8sApiServer({ bookmarkIntervalMs: 200, serves: ['Node', 'Service', 'EndpointSlice'] });
+    servers.push(api);
+    api.create('Node', node('a', {}, {}, '10.0.0.1'));
+    api.create('Node', node('b', {}, {}, '10.0.0.2'));
+    const kc = new KubeConfig();
+    kc.loadFromFile(api.kubeconfigPath);
+    const calico = new CalicoResourceSource({ kubeConfig: kc, clock: systemClock, random: Math.random, logger: pino({ level: 'silent' }), backoffMinMs: 100, backoffMaxMs: 400, absentRecheckMs: 200 });
+    sources.push(calico);
+    calico.start(() => undefined);
+    await until(() => calico.status().synced, 5000, 'listed, the Calico kinds as none');
+    expect(calico.status().healthy).toBe(true);
+    expect(calico.status().detail.find((d) => d.name === 'bgppeers')?.lastError).toMatch(/^not served by the API server \(404\)/);
+    const file = `${FILE}\n---\napiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: { name: default }\nspec: { asNumber: 64600 }\n`;
+    const resolve = (): NodeConfig => resolveConfig([...parseDocuments(file).map((value, i) => ({ value, origin: `document ${i + 1}` })), ...calico.documents()], 'a');
+    expect(peersOf(resolve())).toEqual(['mesh/b 10.0.0.2:179 AS64600 mesh']);
+    // Calico installed later: its resources are found without a restart.
+    api.serve(['Node', 'Service', 'EndpointSlice', 'BGPConfiguration', 'BGPPeer', 'BGPFilter']);
+    api.create('BGPPeer', { metadata: { name: 'tor' }, spec: { peerIP: '10.0.0.254', asNumber: 65000 } });
+    await until(() => resolve().peers.some((p) => p.name === 'tor'), 5000, 'the BGPPeer once served');
+    expect(calico.status().detail.find((d) => d.name === 'bgppeers')?.lastError).toBeUndefined();
   });
 });
 
