@@ -68,6 +68,8 @@ export class ServiceAdvertiser {
   private decidedSince: number | undefined;
   /** Annotation problems already logged, by service, so a service is warned about once per change of them. */
   private readonly problemsLogged = new Set<string>();
+  /** The decider's problem list last looked at: the same list again needs no look. */
+  private problemsSeen: readonly string[] | undefined;
 
   private readonly decider = new ServiceDecider();
   private readonly smoother: IntentSmoother;
@@ -168,7 +170,8 @@ export class ServiceAdvertiser {
   /** Each annotation problem once, when it first appears (the rest of each service is used). */
   private logProblems(): void {
     const now = this.decider.problems();
-    if (now.length === 0 && this.problemsLogged.size === 0) return;
+    if (now === this.problemsSeen) return;
+    this.problemsSeen = now;
     const fresh = now.filter((p) => !this.problemsLogged.has(p));
     this.problemsLogged.clear();
     for (const p of now) this.problemsLogged.add(p);

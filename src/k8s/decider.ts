@@ -85,6 +85,8 @@ export class ServiceDecider {
       this.services.set(svc, next);
       this.addClaims(next, outcome, dirty);
       changed = true;
+      // Problems are rare: their list is rebuilt only when a service that has or had one changes.
+      if (outcome.problems.length > 0 || (entry?.outcome.problems.length ?? 0) > 0) this.problemLines = undefined;
     }
     if (seen < this.services.size) {
       for (const [svc, entry] of this.services) {
@@ -92,12 +94,10 @@ export class ServiceDecider {
         this.services.delete(svc);
         this.withdrawClaims(entry, entry.outcome, dirty);
         changed = true;
+        if (entry.outcome.problems.length > 0) this.problemLines = undefined;
       }
     }
-    if (changed) {
-      this.built = undefined;
-      this.problemLines = undefined;
-    }
+    if (changed) this.built = undefined;
     return this.settle(dirty);
   }
 
