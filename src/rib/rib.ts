@@ -402,29 +402,14 @@ export class Rib {
    * watcher's service prefixes): only what differs reaches Loc-RIB and the peers.
    */
   setOriginated(name: string, routes: readonly LocalRoute[]): void {
-    let src = this.originations.get(name);
-    if (src === undefined) {
-      src = new Source({ kind: 'local', name });
-      this.originations.set(name, src);
+    const held = this.origination(name).originated;
+    const gone: Prefix[] = [];
+    if (held !== undefined) {
+      const wanted = { [Afi.Ipv4]: new PrefixTrie<true>(Afi.Ipv4), [Afi.Ipv6]: new PrefixTrie<true>(Afi.Ipv6) };
+      for (const r of routes) wanted[r.prefix.afi].set(r.prefix, true);
+      for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) for (const [prefix] of held[afi].entries()) if (!wanted[afi].has(prefix)) gone.push(prefix);
     }
-    const wanted = { [Afi.Ipv4]: new PrefixTrie<RibRoute>(Afi.Ipv4), [Afi.Ipv6]: new PrefixTrie<RibRoute>(Afi.Ipv6) };
-    for (const r of routes) {
-      const attributes = this.store.intern(r.attributes);
-      wanted[r.prefix.afi].set(r.prefix, this.routeFor(src, attributes, '', undefined, 0));
-      this.store.release(attributes);
-    }
-    const held = src.originated ?? wanted;
-    src.originated = wanted;
-    // Withdrawn first: what was originated and is no longer wanted.
-    for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) {
-      if (held === wanted) break;
-      const gone: Prefix[] = [];
-      for (const [prefix] of held[afi].entries()) if (!wanted[afi].has(prefix)) gone.push(prefix);
-      for (const p of gone) this.withdraw(src, p);
-    }
-    for (const afi of [Afi.Ipv4, Afi.Ipv6] as const) for (const [prefix, route] of wanted[afi].entries()) this.announce(src, prefix, route);
-    // Routes made for prefixes that already held them are not referenced: let them go.
-    for (const list of [...src.routes.values()]) for (const r of list) if (r.refs === 0) this.forget(src, r);
+    this.changeOriginated(name, routes, gone);
   }
 
   /**
@@ -433,12 +418,9 @@ export class Rib {
    * watcher hands over a few changed /32s out of ten thousand).
    */
   changeOriginated(name: string, announce: readonly LocalRoute[], withdraw: readonly Prefix[]): void {
-    let src = this.originations.get(name);
-    if (src === undefined) {
-      src = new Source({ kind: 'local', name });
-      this.originations.set(name, src);
-    }
+    const src = this.origination(name);
     const held = (src.originated ??= { [Afi.Ipv4]: new PrefixTrie<RibRoute>(Afi.Ipv4), [Afi.Ipv6]: new PrefixTrie<RibRoute>(Afi.Ipv6) });
+    // Withdrawn first: what is no longer wanted.
     for (const p of withdraw) {
       if (held[p.afi].delete(p)) this.withdraw(src, p);
     }
@@ -453,6 +435,15 @@ export class Rib {
     }
     // A route made for a prefix that already held it is not referenced: let it go.
     for (const r of made) if (r.refs === 0) this.forget(src, r);
+  }
+
+  private origination(name: string): Source {
+    let src = this.originations.get(name);
+    if (src === undefined) {
+      src = new Source({ kind: 'local', name });
+      this.originations.set(name, src);
+    }
+    return src;
   }
 
   /** The route the import policy makes of a received one: refused (kept, ineligible) or with its attributes. */

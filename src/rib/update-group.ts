@@ -577,16 +577,20 @@ export class UpdateGroup {
   /** Paths of the group's Adj-RIB-Out that came from each peer: they are never sent back to it. */
   private countSenders(s: SentState | undefined, i: number, by: number): void {
     if (s === undefined) return;
-    for (const r of isAddPath(s) ? s.paths.map((p) => p.route) : [s]) {
-      if (r.source.kind !== 'peer') continue;
-      let c = this.fromSender.get(r.source.address);
-      if (c === undefined) {
-        c = [0, 0];
-        this.fromSender.set(r.source.address, c);
-      }
-      c[i] = (c[i] as number) + by;
-      if (c[0] === 0 && c[1] === 0) this.fromSender.delete(r.source.address);
+    // Per destination change, twice: no array made to walk one route.
+    if (!isAddPath(s)) this.countSender(s, i, by);
+    else for (const p of s.paths) this.countSender(p.route, i, by);
+  }
+
+  private countSender(r: RibRoute, i: number, by: number): void {
+    if (r.source.kind !== 'peer') return;
+    let c = this.fromSender.get(r.source.address);
+    if (c === undefined) {
+      c = [0, 0];
+      this.fromSender.set(r.source.address, c);
     }
+    c[i] = (c[i] as number) + by;
+    if (c[0] === 0 && c[1] === 0) this.fromSender.delete(r.source.address);
   }
 
   /** Paths the member with peer `address` holds from the group, IPv4 and IPv6, without a walk. */
