@@ -302,7 +302,6 @@ export const ATTRIBUTES: Readonly<Record<number, AttributeCodec>> = {
   },
 };
 
-/** Number of ASes in a path as the decision process counts them (RFC 4271 §9.1.2.2, RFC 5065 §5.3). */
 /**
  * `asn` in front of an AS_PATH (RFC 4271 §5.1.2; BIRD's as_path_prepend): into a leading
  * AS_SEQUENCE with room, else as a new AS_SEQUENCE before an AS_SET or a full (255) sequence.
@@ -315,6 +314,7 @@ export function prependAsPath(path: readonly AsPathSegment[], asn: number): AsPa
   return [{ type: AsPathSegmentType.AsSequence, asns: [asn] }, ...path];
 }
 
+/** Number of ASes in a path as the decision process counts them (RFC 4271 §9.1.2.2, RFC 5065 §5.3). */
 export function asPathLength(path: readonly AsPathSegment[]): number {
   let n = 0;
   for (const s of path) {
