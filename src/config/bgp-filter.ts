@@ -6,11 +6,10 @@
  */
 import { Afi, type LargeCommunity, formatPrefix, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
 import type { BgpFilter, FilterOperation, FilterRule, MatchOperator } from '../rib/filter.js';
-import { ConfigError, type Fields, type Json } from './fields.js';
+import { ConfigError, type Fields, type Json, asNumberValue } from './fields.js';
 
 const LISTS = ['exportV4', 'importV4', 'exportV6', 'importV6'] as const;
 const MATCH_OPERATORS: readonly MatchOperator[] = ['In', 'NotIn', 'Equal', 'NotEqual'];
-const AS_MAX = 4294967295;
 
 type Community = { readonly standard: number } | { readonly large: LargeCommunity };
 
@@ -88,9 +87,11 @@ function operation(o: Fields): FilterOperation {
     return { kind: 'addCommunity', community: community(o, 'addCommunity.value', value) };
   }
   const p = o.object('prependASPath');
+  // Calico's []numorstring.ASNumber: asdot as well, as every other AS field.
   const asns = p.list('prefix').map((v, i) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > AS_MAX) throw p.error(`prefix[${i}]`, `${JSON.stringify(v)} is not a valid AS number`);
-    return v;
+    const asn = asNumberValue(v);
+    if (asn === undefined) throw p.error(`prefix[${i}]`, `${JSON.stringify(v)} is not a valid AS number`);
+    return asn;
   });
   p.done();
   o.done();

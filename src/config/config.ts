@@ -15,10 +15,9 @@ import type { BgpFilter } from '../rib/filter.js';
 import type { OriginatedRoute, PrefixAdvertisement } from '../rib/origination.js';
 import { parseBgpFilter } from './bgp-filter.js';
 import { parseSelector } from './selector.js';
-import { ConfigError, Fields, type Json, parseDuration } from './fields.js';
-import { CALICO_API, DOCUMENT, KBGP_API, KINDS, PER_NODE_BGP_CONFIGURATION, kindSpec } from './schema.js';
+import { ConfigError, Fields, type Json, asNumberValue, parseDuration } from './fields.js';
+import { DOCUMENT, KINDS, PER_NODE_BGP_CONFIGURATION, kindSpec } from './schema.js';
 
-export { CALICO_API, KBGP_API };
 
 export interface PeerConfig {
   readonly name: string;
@@ -125,8 +124,6 @@ export interface NodeConfig {
   readonly routerId: string;
   readonly ipv4Address?: string;
   readonly ipv6Address?: string;
-  /** The first of `listenAddresses`. */
-  readonly listenAddress: string;
   /** Where BGP listens: one address, or with bindMode NodeIP the node's address in each family. */
   readonly listenAddresses: readonly string[];
   readonly listenPort: number;
@@ -156,22 +153,18 @@ export interface NodeConfig {
   readonly timers: Partial<Record<'connectDelay' | 'connectRetryTime' | 'errorWaitMin' | 'errorWaitMax' | 'holdTime', number>>;
 }
 
-const AS_MAX = 4294967295;
 /** Calico's BIRD announces graceful restart to every peer with BIRD's default restart time. */
 const DEFAULT_RESTART_TIME = 120;
 /** RFC 4724 §3: the restart time has 12 bits. */
 const RESTART_TIME_MAX = 4095;
 
-/** Calico's ASNumber: an integer, or asdot `a.b` (RFC 5396). */
+/** An ASNumber field (see `asNumberValue`). */
 function asNumber(f: Fields, field: string): number | undefined {
   const v = f.raw(field);
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= AS_MAX) return v;
-  if (typeof v === 'string' && /^\d+\.\d+$/.test(v)) {
-    const [hi, lo] = v.split('.').map(Number) as [number, number];
-    if (hi <= 0xffff && lo <= 0xffff && hi * 65536 + lo > 0) return hi * 65536 + lo;
-  }
-  throw f.error(field, `${JSON.stringify(v)} is not a valid AS number`);
+  const asn = asNumberValue(v);
+  if (asn === undefined) throw f.error(field, `${JSON.stringify(v)} is not a valid AS number`);
+  return asn;
 }
 
 /** `10.0.0.1`, `10.0.0.1:1790`, `[2001:db8::1]:1790` or `2001:db8::1`. */
@@ -215,6 +208,11 @@ export function parseDocuments(text: string): unknown[] {
     out.push(d.toJS());
   });
   return out;
+}
+
+/** `node.<node name>`: a BGPConfiguration of one node's overrides. */
+function isPerNodeName(name: string): boolean {
+  return name.startsWith('node.') && name.length > 'node.'.length;
 }
 
 /**
@@ -270,7 +268,7 @@ function documents(sourced: readonly SourcedDocument[]): Doc[] {
     for (const unread of ['annotations', 'uid', 'resourceVersion', 'creationTimestamp', 'generation']) metadata.raw(unread);
     metadata.done();
     // A `node.<name>` BGPConfiguration may set only Calico's per-node fields.
-    const specSchema = kind === 'BGPConfiguration' && name.startsWith('node.') ? PER_NODE_BGP_CONFIGURATION : schema.spec;
+    const specSchema = kind === 'BGPConfiguration' && isPerNodeName(name) ? PER_NODE_BGP_CONFIGURATION : schema.spec;
     const spec = Fields.of(label, 'spec', top.raw('spec'), specSchema);
     top.done();
     out.push({ kind, name, label, spec, labels, fromCluster: fromCluster === true });
@@ -309,7 +307,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
 
   // Calico reads a BGPConfiguration by these names only: one in the file by another name would be
   // silently unused. (One in the cluster is Calico's business, and unused here as there.)
-  const stray = docs.find((d) => d.kind === 'BGPConfiguration' && !d.fromCluster && d.name !== 'default' && !/^node\.[^.].*/.test(d.name));
+  const stray = docs.find((d) => d.kind === 'BGPConfiguration' && !d.fromCluster && d.name !== 'default' && !isPerNodeName(d.name));
   if (stray !== undefined) throw new ConfigError(stray.label, 'metadata.name', 'must be default, or node.<node name> for one node\'s overrides (Calico reads no other)');
   const global = docs.find((d) => d.kind === 'BGPConfiguration' && d.name === 'default');
   let globalAs = 64512;
@@ -366,7 +364,6 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   if (bgp !== undefined) bgp.done();
   nodeDoc?.spec.done();
   // Other nodes' addresses and cluster IDs, for Calico's route reflector client rule and peerSelector.
-  const clusterByAddress = new Map<string, string | undefined>();
   const otherNodes: { name: string; labels: Readonly<Record<string, string>>; ipv4?: string; ipv6?: string; asNumber: number; clusterId?: string }[] = [];
   for (const d of docs.filter((x) => x.kind === 'Node' && x.name !== name)) {
     const b = d.spec.object('bgp');
@@ -376,10 +373,14 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     const otherAs = asNumber(b, 'asNumber');
     b.done();
     d.spec.done();
-    for (const a of [ipv4, ipv6]) if (a !== undefined) clusterByAddress.set(a, id);
     otherNodes.push({ name: d.name, labels: d.labels, ...(ipv4 === undefined ? {} : { ipv4 }), ...(ipv6 === undefined ? {} : { ipv6 }), asNumber: otherAs ?? globalAs, ...(id === undefined ? {} : { clusterId: id }) });
   }
   const ownLabels = nodeDoc?.labels ?? {};
+  /**
+   * Calico's route reflector client rule: this node reflects (it has a cluster ID) to an iBGP peer
+   * unless the peer is a node with the same cluster ID (a fellow reflector).
+   */
+  const reflects = (ibgp: boolean, peerClusterId: string | undefined): boolean => clusterId !== undefined && ibgp && peerClusterId !== clusterId;
   /** The families both this node and `n` have an address in: a session each (as Calico does). */
   const sharedFamilies = (n: { ipv4?: string; ipv6?: string; name: string }): { theirs: string; ours: string; suffix: string }[] => [
     ...(n.ipv4 !== undefined && ipv4Address !== undefined ? [{ theirs: n.ipv4, ours: ipv4Address, suffix: '' }] : []),
@@ -539,8 +540,9 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     const peerSelector = selector(s, 'peerSelector');
     if (peerSelector !== undefined && s.has('peerIP')) throw s.error('peerSelector', 'cannot be combined with peerIP');
     if (peerSelector !== undefined && s.has('asNumber')) throw s.error('asNumber', 'must be empty with peerSelector (each selected node\'s own AS is used)');
-    // Peerings for some other node: nothing of them is this node's business.
-    if ((scope !== undefined && scope !== name) || (nodeSelector !== undefined && !nodeSelector(ownLabels))) continue;
+    // Peerings for some other node are checked all the same (one file serves every node, and
+    // `kbgp validate` on one node must catch what another would refuse), but not made here.
+    const forThisNode = !((scope !== undefined && scope !== name) || (nodeSelector !== undefined && !nodeSelector(ownLabels)));
     // peerIP, or every other node the peerSelector picks (each family both ends have, as Calico).
     const targets: { address: string; port: number; remoteAs: number; suffix: string }[] = [];
     if (peerSelector === undefined) {
@@ -556,10 +558,6 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     const keepaliveTime = parseDuration(s, 'keepaliveTime');
     const source = s.string('sourceAddress') ?? 'UseNodeIP';
     if (source !== 'UseNodeIP' && source !== 'None') throw s.error('sourceAddress', `${JSON.stringify(source)} is not UseNodeIP or None`);
-    const local = peerSettings.get(d.name);
-    usedSettings.add(d.name);
-    const passive = local?.passive ?? false;
-    const holdTime = local?.holdTime;
     const localAsNumber = asNumber(s, 'localASNumber');
     const mode = s.string('nextHopMode');
     if (mode !== undefined && !NEXT_HOP_MODES.includes(mode as NextHopMode)) throw s.error('nextHopMode', `${JSON.stringify(mode)} is not one of ${NEXT_HOP_MODES.join(', ')}`);
@@ -575,13 +573,18 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
       return f;
     });
     s.done();
+    if (!forThisNode) continue;
+    const local = peerSettings.get(d.name);
+    usedSettings.add(d.name);
+    const passive = local?.passive ?? false;
+    const holdTime = local?.holdTime;
     for (const { address, port, remoteAs, suffix } of targets) {
       // A global BGPPeer naming this node itself is not a peering (as Calico skips it). The port
       // counts too: on one host's loopback, two speakers share an address.
       if ((address === ipv4Address || address === ipv6Address) && port === listenPort) continue;
       const ebgp = remoteAs !== (localAsNumber ?? nodeAs);
       const nextHopMode: NextHopMode = (mode as NextHopMode | undefined) ?? (keepOriginal === true && ebgp ? 'Keep' : 'Auto');
-      const routeReflectorClient = clusterId !== undefined && !ebgp && clusterByAddress.get(address) !== clusterId;
+      const routeReflectorClient = reflects(!ebgp, otherNodes.find((n) => n.ipv4 === address || n.ipv6 === address)?.clusterId);
       const nodeIp = isIP(address) === 4 ? ipv4Address : ipv6Address;
       peers.push({
         name: `${d.name}${suffix}`,
@@ -594,7 +597,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
         maxRestartTime: Math.round(maxRestartTime),
         routeReflectorClient,
         nodeSpecific: scope !== undefined,
-      mesh: false,
+        mesh: false,
         filters: peerFilters,
         addPath: local?.addPath ?? 'Both',
         ...(local?.maxPrefixes === undefined ? {} : { maxPrefixes: local.maxPrefixes }),
@@ -619,7 +622,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
       for (const { theirs, ours, suffix } of sharedFamilies(n)) {
         if (present.has(theirs)) continue;
         const ibgp = n.asNumber === nodeAs;
-        peers.push(nodePeering(`${d.name}/reverse/${n.name}${suffix}`, n, theirs, ours, { routeReflectorClient: clusterId !== undefined && ibgp && n.clusterId !== clusterId, nodeSpecific: scope !== undefined }));
+        peers.push(nodePeering(`${d.name}/reverse/${n.name}${suffix}`, n, theirs, ours, { routeReflectorClient: reflects(ibgp, n.clusterId), nodeSpecific: scope !== undefined }));
       }
     }
   }
@@ -654,7 +657,6 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     routerId,
     ...(ipv4Address === undefined ? {} : { ipv4Address }),
     ...(ipv6Address === undefined ? {} : { ipv6Address }),
-    listenAddress: listenAddresses[0] as string,
     listenAddresses,
     listenPort,
     peers,

@@ -141,10 +141,9 @@ export class Fields {
    * honoured field, so it fails there first).
    */
   done(): void {
+    // Unknown and refused fields were refused by `Fields.of` already: what is left is a parser gap.
     for (const k of Object.keys(this.value)) {
-      if (this.seen.has(k)) continue;
-      const spec = this.specs.get(k);
-      throw this.error(k, spec?.refused ?? (spec === undefined ? 'is not a known field' : 'is in kbgp\'s schema but was not read (a kbgp bug; please report it)'));
+      if (!this.seen.has(k)) throw this.error(k, 'is in kbgp\'s schema but was not read (a kbgp bug; please report it)');
     }
   }
 }
@@ -165,4 +164,14 @@ export function parseDuration(f: Fields, field: string): number | undefined {
   }
   if (consumed === 0 || consumed !== v.length) throw f.error(field, `${JSON.stringify(v)} is not a duration (e.g. 20s, 1m30s)`);
   return total;
+}
+
+const AS_MAX = 4294967295;
+
+/** Calico's ASNumber, wherever it stands: an integer 1..2^32-1, or asdot `a.b` (RFC 5396); undefined for anything else. */
+export function asNumberValue(v: Json | undefined): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 1 && v <= AS_MAX ? v : undefined;
+  if (typeof v !== 'string' || !/^\d+\.\d+$/.test(v)) return undefined;
+  const [hi, lo] = v.split('.').map(Number) as [number, number];
+  return hi <= 0xffff && lo <= 0xffff && hi * 65536 + lo > 0 ? hi * 65536 + lo : undefined;
 }

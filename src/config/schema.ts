@@ -49,11 +49,11 @@ export interface KindSpec {
 export const CALICO_API = 'projectcalico.org/v3';
 export const KBGP_API = 'kbgp.io/v1alpha1';
 
-export const NOT_YET = 'is not supported by kbgp yet';
+const NOT_YET = 'is not supported by kbgp yet';
 /** Node.js exposes neither TCP_MD5SIG nor IP_MINTTL on its sockets: these cannot be honoured, so they are refused. */
-export const MD5 = 'cannot be honoured: TCP MD5 signatures (RFC 2385) need the TCP_MD5SIG socket option, which Node.js does not expose; protect the session another way (a dedicated link, ACLs on the ToR) and leave this unset';
-export const GTSM = 'cannot be honoured: the TTL security check (RFC 5082) needs the IP_MINTTL socket option, which Node.js does not expose; leave this unset';
-export const NOT_MODELLED = 'is not supported by kbgp (Calico leaves it undocumented)';
+const MD5 = 'cannot be honoured: TCP MD5 signatures (RFC 2385) need the TCP_MD5SIG socket option, which Node.js does not expose; protect the session another way (a dedicated link, ACLs on the ToR) and leave this unset';
+const GTSM = 'cannot be honoured: the TTL security check (RFC 5082) needs the IP_MINTTL socket option, which Node.js does not expose; leave this unset';
+const NOT_MODELLED = 'is not supported by kbgp (Calico leaves it undocumented)';
 /** Calico's BIRD programs the node's routes; kbgp only speaks BGP, so these have nothing to act on. */
 const NO_KERNEL_ROUTES = 'is not supported by kbgp: it programs no kernel routes and originates no interface routes (Calico\'s BIRD does both)';
 

@@ -2,13 +2,13 @@
  * The README's two reference sections, rendered from what the code holds so they cannot drift: the
  * configuration reference from src/config/schema.ts (the table validation reads), the metrics
  * reference from the metrics createMetrics registers. `npm run docs` writes them between their
- * markers in README.md (scripts/docs.mjs); test/config/reference.test.ts fails when README.md
+ * markers in README.md (scripts/docs.mjs); test/cli/reference.test.ts fails when README.md
  * differs from what these functions render.
  */
 import { parse } from 'yaml';
 import { createMetrics } from '../ops/metrics.js';
-import type { Json } from './fields.js';
-import { DOCUMENT, type FieldSpec, KINDS, type ObjectSpec, PER_NODE_BGP_CONFIGURATION, wordList } from './schema.js';
+import type { Json } from '../config/fields.js';
+import { DOCUMENT, type FieldSpec, KINDS, type ObjectSpec, PER_NODE_BGP_CONFIGURATION, wordList } from '../config/schema.js';
 
 export const CONFIG_SECTION = 'config-reference';
 export const METRICS_SECTION = 'metrics-reference';
