@@ -82,9 +82,13 @@ function watchConfiguration(config: Configuration, calico: CalicoResourceSource 
       logger.error({ file, why, err: e instanceof Error ? e.message : String(e) }, 'configuration not reloaded: keeping the one in force');
     }
   };
+  // A window from the first change, never pushed back: a steady trickle of changes cannot hold a
+  // reload off for ever.
   const later = (why: string, ms: number): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => reload(why), ms);
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      reload(why);
+    }, ms);
   };
   process.on('SIGHUP', () => reload('SIGHUP'));
   // A burst of resource changes (a kubectl apply of several) is one reload.

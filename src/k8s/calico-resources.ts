@@ -87,6 +87,7 @@ export class CalicoResourceSource {
             ),
           watch: watchOn(`/apis/${CALICO_CRD_GROUP}/${CALICO_CRD_VERSION}/${plural}`),
           keep: keepCalicoObject,
+          same: (a, b) => sameDocument(calicoDocument(kind, a), calicoDocument(kind, b)),
           // A cluster without Calico has no such resources: its Nodes still make the mesh.
           absentIsEmpty: true,
           ...(o.absentRecheckMs === undefined ? {} : { absentRecheckMs: o.absentRecheckMs }),
@@ -101,6 +102,8 @@ export class CalicoResourceSource {
         list: async (p) => typedPage<NodeObject>(await core.listNode({ limit: p.limit, ...(p.continue === undefined ? {} : { _continue: p.continue }) })),
         watch: watchOn('/api/v1/nodes'),
         keep: keepNode,
+        // A kubelet's status report every few minutes, per node: nothing the configuration reads.
+        same: (a, b) => sameDocument(nodeDocument(a), nodeDocument(b)),
       },
       changed,
     );
@@ -212,4 +215,8 @@ function pick<T extends object, K extends keyof T>(o: T | undefined, keys: reado
   if (o === undefined) return out;
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
   return out;
+}
+
+function sameDocument(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -58,6 +58,12 @@ export interface ReflectorOptions<T> {
    */
   readonly absentIsEmpty?: boolean;
   readonly absentRecheckMs?: number;
+  /**
+   * Whether a new version of an object means nothing new to the consumer (a Node's status report
+   * when only its labels and annotations are read): it is stored, for its resourceVersion, but no
+   * change is reported. Default: every new version is a change.
+   */
+  readonly same?: (held: T, next: T) => boolean;
 }
 
 export interface ReflectorStatus {
@@ -244,7 +250,7 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
       const held = this.store.get(key);
       if (held !== undefined && held.metadata?.resourceVersion !== undefined && held.metadata.resourceVersion === item.metadata?.resourceVersion) continue;
       this.store.set(key, item);
-      differs = true;
+      if (held === undefined || this.o.same?.(held, item) !== true) differs = true;
     }
     return differs;
   }
@@ -287,11 +293,16 @@ export class Reflector<T extends { readonly metadata?: ObjectMeta }> {
       const rv = o.metadata?.resourceVersion;
       if (rv !== undefined && rv !== '') this.resourceVersion = rv;
       if (type === 'BOOKMARK') return;
-      if (type === 'ADDED' || type === 'MODIFIED') this.store.set(objectKey(o), this.keep(o));
-      else if (type === 'DELETED') this.store.delete(objectKey(o));
-      else return;
       // A watch that delivers works: the next failure starts its backoff from the bottom again.
       this.backoffMs = this.o.backoffMinMs ?? 500;
+      if (type === 'ADDED' || type === 'MODIFIED') {
+        const key = objectKey(o);
+        const held = this.store.get(key);
+        const kept = this.keep(o);
+        this.store.set(key, kept);
+        if (held !== undefined && this.o.same?.(held, kept) === true) return;
+      } else if (type === 'DELETED') this.store.delete(objectKey(o));
+      else return;
       this.changed();
     };
     this.watching = true;

@@ -92,6 +92,21 @@ describe('Calico resources from the cluster', () => {
     expect(peersOf(resolve('worker-1'))).toEqual(['rack2-tor 192.0.2.2:1790 AS65002 filters=1', 'rr 10.0.9.9:1790 AS64512', 'mesh/worker-3 10.0.1.13:1790 AS64512 mesh']);
   });
 
+  it("a Node's status report is no change; a label is one", async () => {
+    const { api, changes } = await cluster();
+    const before = changes();
+    const reported = (addresses: { type: string; address: string }[], labels: Record<string, string>) => ({
+      metadata: { name: 'worker-2', labels, annotations: { 'projectcalico.org/IPv4Address': '10.0.2.12/24' } },
+      status: { addresses, conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: new Date().toISOString() }] },
+    });
+    api.update('Node', reported([{ type: 'InternalIP', address: '10.0.2.12' }], { rack: 'r2' }));
+    api.update('Node', reported([{ type: 'InternalIP', address: '10.0.2.12' }], { rack: 'r2' }));
+    // A marker after them: once it is seen, the status reports before it have been too.
+    api.update('Node', reported([{ type: 'InternalIP', address: '10.0.2.12' }], { rack: 'r2', marker: 'x' }));
+    await until(() => changes() > before, 5000, 'the relabelled Node');
+    expect(changes()).toBe(before + 1);
+  });
+
   it('a broken resource in the cluster is a configuration error naming it, as it would be in the file', async () => {
     const { api, resolve } = await cluster();
     api.create('BGPPeer', { metadata: { name: 'broken' }, spec: { peerIP: '192.0.2.77', asNumber: 4294967296 } });
