@@ -6,7 +6,7 @@
 import { networkInterfaces } from 'node:os';
 import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
-import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type NotificationMessage, type Prefix, formatPrefix, hardReset, parsePrefix, prefixCovers, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
+import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type NotificationMessage, type Prefix, formatPrefix, hardReset, prefixCovers, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
 import { type Clock, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
@@ -19,7 +19,7 @@ import { type BgpFilter, applyFilters } from './rib/filter.js';
 import { type ImportPolicy, type LocRibEntry, type ReceivedRoute, Rib } from './rib/rib.js';
 import type { AdvertisedRoute, ExportFilter } from './rib/update-group.js';
 import { EmptySource, ServiceAdvertiser } from './k8s/advertiser.js';
-import type { Decision } from './k8s/intent.js';
+import type { Decision, Intent } from './k8s/intent.js';
 import type { ClusterSource, SourceStatus } from './k8s/source.js';
 import type { Server as HttpServer } from 'node:http';
 import { type Readiness, startOpsServer } from './ops/http.js';
@@ -853,27 +853,23 @@ export class Daemon {
 
   /** `kbgp explain`: each address of the service, advertised or not and why, and to which peers it went. */
   explain(service: string): ExplainView {
-    const decision = this.advertiser.decision;
-    const sentTo = (text: string): { peer: string; sent: boolean; why?: string }[] => {
-      const prefix = parsePrefix(text);
-      return [...this.peers.values()].map((p) => {
+    const sentTo = (intent: Intent): { peer: string; sent: boolean; why?: string }[] =>
+      [...this.peers.values()].map((p) => {
         const peer = p.config.address;
         if (!p.up) return { peer, sent: false, why: 'session not Established' };
-        if (this.rib.advertisedAt(p, prefix).length > 0) return { peer, sent: true };
-        return { peer, sent: false, why: this.keptBack(p, prefix, decision) };
+        if (this.rib.advertisedAt(p, intent.prefix).length > 0) return { peer, sent: true };
+        return { peer, sent: false, why: this.keptBack(p, intent) };
       });
-    };
-    return explainView(service, this.advertiser.addressesOf(service), decision, sentTo);
+    return explainView(service, this.advertiser.addressesOf(service), this.advertiser.decision, sentTo);
   }
 
   /** Why an Established peer does not hold a prefix this node originates: the BGPFilter rule, else the export rules. */
-  private keptBack(peer: Peer, prefix: Prefix, decision: Decision): string {
+  private keptBack(peer: Peer, intent: Intent): string {
     const filter = this.exportFilter(peer);
-    const intent = decision.intents.find((i) => formatPrefix(i.prefix) === formatPrefix(prefix));
-    if (filter !== undefined && intent !== undefined) {
-      const route = localRoute({ prefix, communities: intent.communities, largeCommunities: intent.largeCommunities }, this.config.prefixAdvertisements);
-      const r = applyFilters(filter.filters, prefix, { attributes: route.attributes, local: true }, { direction: 'export', peerType: filter.peerType });
-      if (r.action === 'Reject') return `filtered: BGPFilter ${r.filter} ${prefix.afi === Afi.Ipv4 ? 'exportV4' : 'exportV6'}[${r.rule}] rejects it`;
+    if (filter !== undefined) {
+      const route = localRoute({ prefix: intent.prefix, communities: intent.communities, largeCommunities: intent.largeCommunities }, this.config.prefixAdvertisements);
+      const r = applyFilters(filter.filters, intent.prefix, { attributes: route.attributes, local: true }, { direction: 'export', peerType: filter.peerType });
+      if (r.action === 'Reject') return `filtered: BGPFilter ${r.filter} ${intent.prefix.afi === Afi.Ipv4 ? 'exportV4' : 'exportV6'}[${r.rule}] rejects it`;
     }
     return 'kept back by the export rules, or not sent yet';
   }
@@ -915,7 +911,7 @@ export class Daemon {
             ...(negotiated === undefined ? {} : { negotiated }),
           };
         }),
-      services: { source: services.source, synced: services.synced, healthy: services.healthy, advertised: this.advertiser.decision.intents.length, detail: services.detail },
+      services: { source: services.source, synced: services.synced, healthy: services.healthy, advertised: this.advertiser.advertised, detail: services.detail },
       locRib: this.rib.locRib,
     };
   }

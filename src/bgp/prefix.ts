@@ -240,3 +240,17 @@ export function withPathId(p: Prefix, pathId: number | undefined): Prefix {
 export function prefixCovers(outer: Prefix, inner: Prefix): boolean {
   return inner.afi === outer.afi && inner.length >= outer.length && sameLeadingBits(inner.address, outer.address, outer.length);
 }
+
+/** Prefix order as people read tables: IPv4 before IPv6, then by address, then shorter first. */
+export function comparePrefixes(a: Prefix, b: Prefix): number {
+  if (a.afi !== b.afi) return a.afi - b.afi;
+  if (typeof a.address === 'number' && typeof b.address === 'number') {
+    if (a.address !== b.address) return a.address - b.address;
+  } else if (typeof a.address !== 'number' && typeof b.address !== 'number') {
+    for (let i = 0; i < 16; i++) {
+      const d = (a.address[i] as number) - (b.address[i] as number);
+      if (d !== 0) return d;
+    }
+  }
+  return a.length - b.length;
+}

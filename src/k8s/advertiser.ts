@@ -13,6 +13,7 @@ import type { LargeCommunity, Prefix } from '../bgp/index.js';
 import type { ServiceCidrs, ServiceSettings } from '../config/config.js';
 import type { Clock, TimerHandle } from '../fsm/clock.js';
 import { type ChurnOptions, IntentSmoother } from './churn.js';
+import { serviceAddresses, serviceKey } from './decide.js';
 import { ServiceDecider } from './decider.js';
 import { type Decision, type Intent, type IntentChanges, prefixOfKey } from './intent.js';
 import type { ClusterSource, ClusterState, SourceStatus } from './source.js';
@@ -112,18 +113,20 @@ export class ServiceAdvertiser {
     return this.smoother.current;
   }
 
+  /** How many prefixes are handed over now (without building the whole decision). */
+  get advertised(): number {
+    return this.smoother.advertised().length;
+  }
+
   get status(): SourceStatus {
     return this.source.status();
   }
 
-  /** The IPs of a service (`namespace/name`): cluster IPs, external IPs, load-balancer IPs; undefined if unknown. */
+  /** The IPs of a service (`namespace/name`, or `name` in `default`), as the decision names them; undefined if unknown. */
   addressesOf(service: string): string[] | undefined {
-    const [namespace, name] = service.includes('/') ? service.split('/', 2) : ['default', service];
-    const svc = this.source.state().services.find((s) => (s.metadata?.namespace ?? 'default') === namespace && s.metadata?.name === name);
-    if (svc === undefined) return undefined;
-    const spec = svc.spec;
-    const ips = [...(spec?.clusterIPs ?? (spec?.clusterIP === undefined ? [] : [spec.clusterIP])), ...(spec?.externalIPs ?? []), ...(svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip === undefined ? [] : [i.ip]))];
-    return [...new Set(ips.filter((ip) => ip !== '' && ip !== 'None'))];
+    const key = service.includes('/') ? service : `default/${service}`;
+    const svc = this.source.state().services.find((s) => serviceKey(s.metadata) === key);
+    return svc === undefined ? undefined : serviceAddresses(svc);
   }
 
   private changed(): void {
@@ -143,7 +146,7 @@ export class ServiceAdvertiser {
     this.synced = true;
     // The first complete set goes at once, not after the window: the restart waits for it.
     this.smoother.flush();
-    this.o.logger.info({ source: status.source, prefixes: this.smoother.current.intents.length }, 'cluster state synced: service routes handed to the RIB');
+    this.o.logger.info({ source: status.source, prefixes: this.advertised }, 'cluster state synced: service routes handed to the RIB');
     this.sink.complete();
   }
 

@@ -1,7 +1,8 @@
 /**
- * Churn control between the Kubernetes decisions and the RIB. The watcher recomputes a complete
- * `Decision` after every event; `IntentSmoother` passes the RIB (`setOriginated`) a complete set of
- * intents, but damped in two ways:
+ * Churn control between the Kubernetes decisions and the RIB. `IntentSmoother` takes the intents
+ * that changed (`change`; `update` takes a complete decision and works out the difference) and
+ * passes the RIB what changed, damped in two ways. (The advertiser coalesces changes before it
+ * decides, so it runs this with `windowMs` 0; the window is for callers that decide per event.)
  *
  * - Window. The first update after quiet starts a timer of `windowMs`; later updates only replace
  *   the desired state, and at expiry one emit carries the latest one. The window is never extended,
@@ -24,7 +25,7 @@
  * complete even when the set is empty; the minimum interval still applies to it.
  */
 import type { Clock, TimerHandle } from '../fsm/clock.js';
-import { Afi, type LargeCommunity, type Prefix, formatIpv4, formatIpv6, formatPrefix } from '../bgp/index.js';
+import { Afi, type LargeCommunity, type Prefix, comparePrefixes, formatIpv4, formatIpv6, formatPrefix } from '../bgp/index.js';
 import { type Decision, type Intent, type IntentChanges, type NotAdvertised, prefixKey } from './intent.js';
 
 export interface ChurnOptions {
@@ -244,18 +245,6 @@ function checkOptions(options: ChurnOptions): void {
   for (const [name, v] of Object.entries(options)) {
     if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`churn ${name} must be a finite number ≥ 0, not ${String(v)}`);
   }
-}
-
-/** Family, then address, then length: the order the decisions are sorted in. */
-function comparePrefixes(a: Prefix, b: Prefix): number {
-  if (a.afi !== b.afi) return a.afi - b.afi;
-  if (typeof a.address === 'number' && typeof b.address === 'number') {
-    if (a.address !== b.address) return a.address - b.address;
-  } else if (typeof a.address !== 'number' && typeof b.address !== 'number') {
-    const c = Buffer.compare(a.address, b.address);
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
 }
 
 function sameRoute(x: Intent, y: Intent): boolean {

@@ -55,7 +55,7 @@
 // these are the one parser of addresses, prefixes and community names that configuration uses too.
 import { Afi } from '../bgp/constants.js';
 import { CommunitySyntaxError, type LargeCommunity, WellKnownCommunity, parseCommunity, parseLargeCommunity } from '../bgp/communities.js';
-import { type Prefix, PrefixSyntaxError, formatIpv4, formatIpv6, formatPrefix, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6, parsePrefix, prefixCovers } from '../bgp/prefix.js';
+import { type Prefix, PrefixSyntaxError, comparePrefixes, formatIpv4, formatIpv6, formatPrefix, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6, parsePrefix, prefixCovers } from '../bgp/prefix.js';
 import type { ServiceCidrs } from '../config/config.js';
 import { type Decision, type Intent, type IntentReason, type NotAdvertised, prefixKey } from './intent.js';
 import { EXCLUDE_LABEL, type EndpointSlice, type Node, SERVICE_NAME_LABEL, type Service } from './objects.js';
@@ -152,7 +152,7 @@ export function decide(input: DecisionInput): Decision {
       else entry.claims.push(claim);
     }
   }
-  const intents = [...claims.values()].map((c) => intentOf(c.prefix, c.claims)).sort((a, b) => comparePrefix(a.prefix, b.prefix));
+  const intents = [...claims.values()].map((c) => intentOf(c.prefix, c.claims)).sort((a, b) => comparePrefixes(a.prefix, b.prefix));
   return { intents, notAdvertised: sortedRefusals(outcomes.flatMap((o) => o.refusals)) };
 }
 
@@ -209,11 +209,7 @@ export function serviceOutcome(svc: Service, key: string, slices: readonly Endpo
   const type = text(svc.spec?.type) ?? 'ClusterIP';
   // ExternalName has no address of its own; unknown types are not forwarded by kube-proxy.
   if (!SERVICE_TYPES.has(type)) return outcome();
-
-  const declared = strings(svc.spec?.clusterIPs);
-  const clusterIPs = declared.length > 0 ? declared : strings([svc.spec?.clusterIP]);
-  const externalIPs = strings(svc.spec?.externalIPs);
-  const ingressIPs = type === 'LoadBalancer' ? strings(list<{ ip?: string }>(svc.status?.loadBalancer?.ingress).map((i) => i?.ip)) : [];
+  const { clusterIPs, externalIPs, ingressIPs } = addressTexts(svc, type);
 
   if (clusterIPs.includes('None')) {
     refusals.push({ address: 'None', source: key, reason: 'headless', detail: 'clusterIP None: no virtual IP to advertise' });
@@ -282,6 +278,30 @@ function compact(claims: Outcome['claims'], refusals: Outcome['refusals'], probl
 /** A list built by push has room for more; kept for long, a copy of its exact length (or the shared empty one) is smaller. */
 function exact<T>(xs: readonly T[]): readonly T[] {
   return xs.length === 0 ? NONE : xs.slice();
+}
+
+/** A service's addresses as its spec and status give them, unchecked; ingress IPs only on a LoadBalancer. */
+function addressTexts(svc: Service, type: string): { clusterIPs: string[]; externalIPs: string[]; ingressIPs: string[] } {
+  const declared = strings(svc.spec?.clusterIPs);
+  return {
+    clusterIPs: declared.length > 0 ? declared : strings([svc.spec?.clusterIP]),
+    externalIPs: strings(svc.spec?.externalIPs),
+    ingressIPs: type === 'LoadBalancer' ? strings(list<{ ip?: string }>(svc.status?.loadBalancer?.ingress).map((i) => i?.ip)) : [],
+  };
+}
+
+/**
+ * The addresses the decision reads of a service, as it names them (RFC 5952 text, each once): its
+ * cluster IPs, external IPs and, on a LoadBalancer, its ingress IPs. For `kbgp explain`.
+ */
+export function serviceAddresses(svc: Service): string[] {
+  const { clusterIPs, externalIPs, ingressIPs } = addressTexts(svc, text(svc.spec?.type) ?? 'ClusterIP');
+  const out = new Set<string>();
+  for (const a of [...clusterIPs, ...externalIPs, ...ingressIPs]) {
+    const host = hostPrefix(a);
+    if (host !== undefined) out.add(hostText(host));
+  }
+  return [...out];
 }
 
 /** Why this node is excluded, or undefined. */
@@ -475,24 +495,11 @@ export function sortedRefusals(refusals: readonly NotAdvertised[]): NotAdvertise
   );
 }
 
-/** IPv4 before IPv6, then address, then length. */
-export function comparePrefix(a: Prefix, b: Prefix): number {
-  if (a.afi !== b.afi) return a.afi - b.afi;
-  if (a.afi === Afi.Ipv4 && b.afi === Afi.Ipv4) return a.address - b.address || a.length - b.length;
-  if (a.afi === Afi.Ipv6 && b.afi === Afi.Ipv6) {
-    for (let i = 0; i < 16; i++) {
-      const d = (a.address[i] as number) - (b.address[i] as number);
-      if (d !== 0) return d;
-    }
-  }
-  return a.length - b.length;
-}
-
 /** Addresses and prefixes in prefix order, before anything that is neither ("None"), which goes by text. */
 function compareAddressText(a: string, b: string, parse: (t: string) => Prefix | undefined): number {
   const pa = parse(a);
   const pb = parse(b);
-  if (pa !== undefined && pb !== undefined) return comparePrefix(pa, pb) || compareText(a, b);
+  if (pa !== undefined && pb !== undefined) return comparePrefixes(pa, pb) || compareText(a, b);
   if (pa !== undefined) return -1;
   if (pb !== undefined) return 1;
   return compareText(a, b);

@@ -12,8 +12,8 @@
  * The result equals `decide()` on the same input, whatever the history (a property test holds it
  * to that); the sorted `decision` is built only when asked for (the CLI, metrics).
  */
-import type { Prefix } from '../bgp/index.js';
-import { type Claim, type DecisionInput, type NodeContext, type Outcome, comparePrefix, intentOf, nodeContext, nodeOutcome, serviceKey, serviceOutcome, sliceServiceKey, sortedRefusals } from './decide.js';
+import { type Prefix, comparePrefixes } from '../bgp/index.js';
+import { type Claim, type DecisionInput, type NodeContext, type Outcome, intentOf, nodeContext, nodeOutcome, serviceKey, serviceOutcome, sliceServiceKey, sortedRefusals } from './decide.js';
 import type { Decision, Intent, IntentChanges } from './intent.js';
 import type { EndpointSlice, Service } from './objects.js';
 
@@ -104,7 +104,7 @@ export class ServiceDecider {
   /** The whole decision, as `decide()` gives it (sorted; built once per change). */
   get decision(): Decision {
     if (this.built === undefined) {
-      const intents = [...this.intents.values()].sort((a, b) => comparePrefix(a.prefix, b.prefix));
+      const intents = [...this.intents.values()].sort((a, b) => comparePrefixes(a.prefix, b.prefix));
       const refusals = [...this.nodeResult.refusals];
       for (const e of this.services.values()) for (const r of e.outcome.refusals) refusals.push(r);
       this.built = { intents, notAdvertised: sortedRefusals(refusals) };

@@ -3,12 +3,12 @@
  * scripts, built from the daemon's views. Times are wall-clock ISO strings; attributes are in the
  * words `birdc show route all` uses.
  */
-import { type LargeCommunity, type PathAttributes, formatCommunity, formatLargeCommunity, formatPrefix, parsePrefix, prefixContains } from '../bgp/index.js';
+import { type LargeCommunity, type PathAttributes, formatCommunity, formatLargeCommunity, formatPrefix, prefixContains } from '../bgp/index.js';
 import type { NodeConfig } from '../config/config.js';
 import { describeAttributes } from '../bgp/describe.js';
 import { type DownReason, formatDownReason } from '../fsm/down-reason.js';
 import { familyKeyName, type Negotiated } from '../fsm/negotiate.js';
-import type { Decision } from '../k8s/intent.js';
+import type { Decision, Intent } from '../k8s/intent.js';
 import type { SourceStatus } from '../k8s/source.js';
 import type { LocRibEntry, ReceivedRoute } from '../rib/rib.js';
 import type { AdvertisedRoute } from '../rib/update-group.js';
@@ -145,7 +145,11 @@ export interface AddressExplanation {
   readonly peers?: readonly { readonly peer: string; readonly sent: boolean; readonly why?: string }[];
 }
 
-export function explainView(service: string, addresses: readonly string[] | undefined, decision: Decision, sentTo: (prefix: string) => readonly { peer: string; sent: boolean; why?: string }[]): ExplainView {
+/**
+ * `addresses` as the decision names them (`serviceAddresses`); `sentTo` says, for an intent this
+ * node advertises, which peers hold it and why not.
+ */
+export function explainView(service: string, addresses: readonly string[] | undefined, decision: Decision, sentTo: (intent: Intent) => readonly { peer: string; sent: boolean; why?: string }[]): ExplainView {
   if (addresses === undefined) return { service, found: false, addresses: [] };
   const byPrefix = new Map(decision.intents.map((i) => [formatPrefix(i.prefix), i]));
   const out = addresses.map((address): AddressExplanation => {
@@ -156,29 +160,19 @@ export function explainView(service: string, addresses: readonly string[] | unde
     const held = decision.notAdvertised.find((n) => n.reason === 'held-down' && n.address === address && n.source.split(', ').some((src) => src.startsWith(`${service} `)));
     if (own !== undefined && reason !== undefined) {
       const holding = held === undefined ? '' : `; ${held.detail ?? 'held down'}`;
-      return { address, prefix: host, advertised: true, why: `${reason.rule}: ${reason.source}${holding}`, gracefulShutdown: own.gracefulShutdown, peers: sentTo(host) };
+      return { address, prefix: host, advertised: true, why: `${reason.rule}: ${reason.source}${holding}`, gracefulShutdown: own.gracefulShutdown, peers: sentTo(own) };
     }
     const refusal = held ?? decision.notAdvertised.find((n) => n.address === address && n.source === service);
-    const range = decision.intents.find((i) => i.prefix.length < (address.includes(':') ? 128 : 32) && i.reasons.some((r) => r.rule === 'service-cidr') && containsText(formatPrefix(i.prefix), address));
+    const range = decision.intents.find((i) => i.prefix.length < (address.includes(':') ? 128 : 32) && i.reasons.some((r) => r.rule === 'service-cidr') && prefixContains(i.prefix, address));
     if (refusal !== undefined && range === undefined) return { address, advertised: false, why: `${refusal.reason}${refusal.detail === undefined ? '' : `: ${refusal.detail}`}` };
     if (range !== undefined) {
-      const p = formatPrefix(range.prefix);
       const also = refusal === undefined ? '' : `; no /32 of its own: ${refusal.reason}${refusal.detail === undefined ? '' : ` (${refusal.detail})`}`;
-      return { address, prefix: p, advertised: true, why: `inside ${range.reasons.map((r) => r.source).join(', ')}, advertised from every node${also}`, peers: sentTo(p) };
+      return { address, prefix: formatPrefix(range.prefix), advertised: true, why: `inside ${range.reasons.map((r) => r.source).join(', ')}, advertised from every node${also}`, peers: sentTo(range) };
     }
     const excluded = decision.notAdvertised.find((n) => n.source === 'node' && n.reason === 'node-excluded');
     return { address, advertised: false, why: excluded !== undefined ? `node-excluded: ${excluded.detail ?? ''}` : 'no rule advertises it (no configured range of its kind holds it)' };
   });
   return { service, found: true, addresses: out };
-}
-
-/** Whether the address text lies inside the prefix text (same family). */
-function containsText(prefix: string, address: string): boolean {
-  try {
-    return prefixContains(parsePrefix(prefix), address);
-  } catch {
-    return false;
-  }
 }
 
 /** `kbgp config`: the configuration in force, after defaults, selectors and the mesh. */

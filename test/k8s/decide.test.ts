@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePrefix, formatPrefix } from '../../src/bgp/index.js';
 import type { ServiceCidrs } from '../../src/config/config.js';
-import { type DecisionInput, annotationProblems, decide } from '../../src/k8s/decide.js';
+import { type DecisionInput, annotationProblems, decide, serviceAddresses } from '../../src/k8s/decide.js';
 import { ServiceDecider } from '../../src/k8s/decider.js';
 import { projectEndpointSlice, projectNode, projectService } from '../../src/k8s/projection.js';
 import { type Decision, type Intent, prefixKey } from '../../src/k8s/intent.js';
@@ -1153,5 +1153,15 @@ describe('properties', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('serviceAddresses (what kbgp explain looks up)', () => {
+  it('names the addresses as the decision does: RFC 5952 text, clusterIP when clusterIPs is empty, ingress IPs only on a LoadBalancer, each once', () => {
+    const svc = (type: string, extra: Record<string, unknown> = {}): Service =>
+      ({ metadata: { name: 'a' }, spec: { type, clusterIP: '10.96.0.10', clusterIPs: [], externalIPs: ['2001:DB8:E:0::1', '192.0.2.10', '192.0.2.10'], ...extra }, status: { loadBalancer: { ingress: [{ ip: '203.0.113.10' }, { hostname: 'x' }] } } }) as Service;
+    expect(serviceAddresses(svc('LoadBalancer'))).toEqual(['10.96.0.10', '2001:db8:e::1', '192.0.2.10', '203.0.113.10']);
+    expect(serviceAddresses(svc('NodePort'))).toEqual(['10.96.0.10', '2001:db8:e::1', '192.0.2.10']);
+    expect(serviceAddresses(svc('ClusterIP', { clusterIPs: ['None'], clusterIP: 'None' }))).toEqual(['2001:db8:e::1', '192.0.2.10']);
   });
 });
