@@ -8,7 +8,7 @@ import { type Server, type Socket, createServer, isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
 import { Afi, CeaseSubcode, ErrorCode, IPV4_UNICAST, IPV6_UNICAST, MessageType, type NotificationMessage, type Prefix, formatPrefix, hardReset, prefixCovers, RouteRefreshSubtype, Safi, familyKey, shutdownNotification, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6 } from './bgp/index.js';
 import type { NodeConfig, PeerConfig } from './config/config.js';
-import { type Clock, systemClock } from './fsm/clock.js';
+import { type Clock, type TimerHandle, systemClock } from './fsm/clock.js';
 import type { DownReason } from './fsm/down-reason.js';
 import { type LocalCapabilities, type Negotiated, familyKeyName } from './fsm/negotiate.js';
 import { Session } from './fsm/session.js';
@@ -26,7 +26,7 @@ import { type Readiness, startOpsServer } from './ops/http.js';
 import { type Metrics, type MetricsView, createMetrics } from './ops/metrics.js';
 import { startControlServer } from './ops/control.js';
 import { controlApi } from './ops/control-api.js';
-import { type ExplainView, type StatusView, explainView, lastErrorView, negotiatedView, wallTime } from './ops/views.js';
+import { type ExplainView, type StatusView, explainView, peerTypeName, lastErrorView, negotiatedView, wallTime } from './ops/views.js';
 
 export interface PeerStatus {
   readonly name: string;
@@ -82,8 +82,6 @@ interface Peer {
   staleTimer?: NodeJS.Timeout;
   /** Families (AFI) whose End-of-RIB the peer has sent on this session. */
   endOfRib: Set<number>;
-  /** BGPPeer filters, in force now (setFilters changes them without a session reset). */
-  filters: readonly BgpFilter[];
 }
 
 /** `::ffff:192.0.2.1` (an IPv4 peer on a dual-stack socket) is `192.0.2.1`. */
@@ -183,7 +181,7 @@ export class Daemon {
   private control: HttpServer | undefined;
   /** The selection deferral time ran out: peers' End-of-RIB are no longer waited for. */
   private deferralOver = false;
-  private deferralTimer: NodeJS.Timeout | undefined;
+  private deferralTimer: TimerHandle | undefined;
   /** BGPConfiguration's service CIDRs, each once. */
   private serviceRanges: readonly Prefix[];
 
@@ -474,7 +472,7 @@ export class Daemon {
       },
       { clock: this.clock, random: this.deps.random ?? Math.random, logger },
     );
-    const peer: Peer = { config: p, session, up: false, overLimit: [false, false], endOfRib: new Set(), filters: p.filters };
+    const peer: Peer = { config: p, session, up: false, overLimit: [false, false], endOfRib: new Set() };
     this.peers.set(p.address, peer);
   }
 
@@ -589,7 +587,7 @@ export class Daemon {
         [...this.peers.values()].map((p) => ({
           address: p.config.address,
           peerAs: p.config.asNumber,
-          peerType: p.config.mesh ? 'node-to-node mesh' : p.config.routeReflectorClient ? 'route reflector client' : p.config.nodeSpecific ? 'node specific' : 'global',
+          peerType: peerTypeName(p.config),
           state: p.session.state,
           stats: p.session.stats,
           received: { ipv4: this.rib.receivedCount(p.config.address, Afi.Ipv4), ipv6: this.rib.receivedCount(p.config.address, Afi.Ipv6) },
@@ -642,7 +640,7 @@ export class Daemon {
     const waitingFor = this.deferralOver ? [] : [...this.peers.values()].filter((p) => !this.peerSynced(p)).map((p) => p.config.address);
     if (waitingFor.length > 0) return;
     this.restarting = false;
-    clearTimeout(this.deferralTimer);
+    this.deferralTimer?.cancel();
     this.deferralTimer = undefined;
     for (const p of this.peers.values()) p.session.reconfigure(this.sessionSettings(p.config));
     this.rib.holdEndOfRib(false);
@@ -718,7 +716,10 @@ export class Daemon {
   setFilters(peerAddress: string, filters: readonly BgpFilter[]): void {
     const peer = this.peers.get(peerAddress);
     if (peer === undefined) throw new Error(`no peer ${peerAddress}`);
-    peer.filters = filters;
+    // The configuration in force is what kbgp config shows and what a reload compares with.
+    peer.config = { ...peer.config, filters };
+    const config = peer.config;
+    this.current = { ...this.current, peers: this.current.peers.map((x) => (x.address === peerAddress ? config : x)) };
     this.deps.logger.info({ peer: peerAddress, filters: filters.map((f) => f.name) }, 'BGPFilters changed');
     if (!peer.up || peer.session.negotiated === undefined) return;
     this.rib.setImportPolicy(peerAddress, this.importPolicy(peer));
@@ -735,7 +736,7 @@ export class Daemon {
    * its BGPFilters. None when there is neither.
    */
   private importPolicy(peer: Peer): ImportPolicy | undefined {
-    const filters = peer.filters.filter((f) => f.importV4.length > 0 || f.importV6.length > 0);
+    const filters = peer.config.filters.filter((f) => f.importV4.length > 0 || f.importV6.length > 0);
     // A route reflector passes its clients' service routes on (the leaves' ECMP depends on it),
     // as Calico's reflectors do; kbgp programs no kernel routes, so reflecting them takes no
     // traffic from the node itself.
@@ -754,7 +755,7 @@ export class Daemon {
 
   /** The peer's export filters for its update group; none when no filter has export rules. */
   private exportFilter(peer: Peer): ExportFilter | undefined {
-    const filters = peer.filters.filter((f) => f.exportV4.length > 0 || f.exportV6.length > 0);
+    const filters = peer.config.filters.filter((f) => f.exportV4.length > 0 || f.exportV6.length > 0);
     if (filters.length === 0) return undefined;
     const peerType = this.peerType(peer);
     return { key: JSON.stringify([peerType, filters]), filters, peerType };
@@ -824,14 +825,13 @@ export class Daemon {
     this.servers = servers;
     this.deps.logger.info({ address: this.config.listenAddresses.join(', '), port: this.listenPort, as: this.config.asNumber, routerId: this.config.routerId }, 'listening');
     const deferral = this.config.gracefulRestart.selectionDeferralTime;
-    this.deferralTimer = setTimeout(() => {
+    this.deferralTimer = this.clock.schedule(deferral * 1000, () => {
       this.deferralTimer = undefined;
       this.deferralOver = true;
       const waitingFor = [...this.peers.values()].filter((p) => !this.peerSynced(p)).map((p) => p.config.address);
       this.deps.logger.info({ seconds: deferral, waitingFor }, 'graceful restart: selection deferral time over, no longer waiting for End-of-RIB from peers');
       this.endRestartWhenReady();
-    }, deferral * 1000);
-    this.deferralTimer.unref();
+    });
     for (const p of this.peers.values()) p.session.start();
     this.advertiser.start();
     const m = this.config.metricsAddress;
@@ -941,7 +941,7 @@ export class Daemon {
     this.ops = undefined;
     this.control = undefined;
     clearTimeout(this.pruneTimer);
-    clearTimeout(this.deferralTimer);
+    this.deferralTimer?.cancel();
     for (const p of this.peers.values()) {
       clearTimeout(p.restartTimer);
       this.stopStaleTimer(p);

@@ -47,6 +47,18 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     registers: [registry],
   });
   if (o.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'kbgp_process_' });
+  // prom-client runs the collect() of every metric in one synchronous pass per scrape: the daemon
+  // is read once for all of them, not once per metric.
+  let snapshot: { readonly peers: readonly PeerMetrics[]; readonly services: ReturnType<MetricsView['services']> } | undefined;
+  const scraped = (): NonNullable<typeof snapshot> => {
+    if (snapshot === undefined) {
+      snapshot = { peers: view.peers(), services: view.services() };
+      queueMicrotask(() => {
+        snapshot = undefined;
+      });
+    }
+    return snapshot;
+  };
   const peerLabels = (p: PeerMetrics): { peer: string; peer_as: string; peer_type: string } => ({ peer: p.address, peer_as: String(p.peerAs), peer_type: p.peerType });
 
   new Gauge({
@@ -56,7 +68,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of view.peers()) this.set(peerLabels(p), p.state === 'Established' ? 1 : 0);
+      for (const p of scraped().peers) this.set(peerLabels(p), p.state === 'Established' ? 1 : 0);
     },
   });
   new Gauge({
@@ -66,7 +78,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of view.peers()) for (const s of STATES) this.set({ peer: p.address, state: s }, p.state === s ? 1 : 0);
+      for (const p of scraped().peers) for (const s of STATES) this.set({ peer: p.address, state: s }, p.state === s ? 1 : 0);
     },
   });
   new Counter({
@@ -76,7 +88,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of view.peers()) this.inc({ peer: p.address }, p.stats.transitions);
+      for (const p of scraped().peers) this.inc({ peer: p.address }, p.stats.transitions);
     },
   });
   new Counter({
@@ -86,7 +98,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of view.peers()) this.inc({ peer: p.address }, p.stats.establishments);
+      for (const p of scraped().peers) this.inc({ peer: p.address }, p.stats.establishments);
     },
   });
   for (const [direction, pick] of [
@@ -100,7 +112,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
       registers: [registry],
       collect() {
         this.reset();
-        for (const p of view.peers()) {
+        for (const p of scraped().peers) {
           const counts = pick(p.stats);
           for (let t = 1; t < MESSAGE_TYPE_NAMES.length; t++) this.inc({ peer: p.address, type: MESSAGE_TYPE_NAMES[t] as string }, counts[t] ?? 0);
         }
@@ -118,7 +130,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
       registers: [registry],
       collect() {
         this.reset();
-        for (const p of view.peers()) {
+        for (const p of scraped().peers) {
           for (const [key, n] of pick(p.stats)) {
             const [code, subcode] = key.split('/');
             this.inc({ peer: p.address, code: code ?? '', subcode: subcode ?? '' }, n);
@@ -139,7 +151,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
       registers: [registry],
       collect() {
         this.reset();
-        for (const p of view.peers()) for (const afi of AFIS) this.set({ peer: p.address, afi }, pick(p)[afi]);
+        for (const p of scraped().peers) for (const afi of AFIS) this.set({ peer: p.address, afi }, pick(p)[afi]);
       },
     });
   }
@@ -161,7 +173,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     registers: [registry],
     collect() {
       this.reset();
-      for (const d of view.services().source.detail) this.set({ resource: d.name }, d.healthy ? 1 : 0);
+      for (const d of scraped().services.source.detail) this.set({ resource: d.name }, d.healthy ? 1 : 0);
     },
   });
   new Gauge({
@@ -171,7 +183,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     registers: [registry],
     collect() {
       this.reset();
-      for (const d of view.services().source.detail) this.set({ resource: d.name }, d.synced ? 1 : 0);
+      for (const d of scraped().services.source.detail) this.set({ resource: d.name }, d.synced ? 1 : 0);
     },
   });
   new Counter({
@@ -181,7 +193,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     registers: [registry],
     collect() {
       this.reset();
-      for (const d of view.services().source.detail) for (const [type, n] of Object.entries(d.events ?? {})) this.inc({ resource: d.name, type }, n);
+      for (const d of scraped().services.source.detail) for (const [type, n] of Object.entries(d.events ?? {})) this.inc({ resource: d.name, type }, n);
     },
   });
   new Gauge({
@@ -192,7 +204,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     collect() {
       this.reset();
       const counts = new Map<string, { kind: string; reason: string; n: number }>();
-      for (const i of view.services().decision.intents) {
+      for (const i of scraped().services.decision.intents) {
         for (const key of new Set(i.reasons.map((r) => `${addressKind(r.rule, r.source)}\u0000${r.rule}`))) {
           const [kind = '', reason = ''] = key.split('\u0000');
           const c = counts.get(key) ?? { kind, reason, n: 0 };
@@ -211,7 +223,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     collect() {
       this.reset();
       const counts = new Map<string, number>();
-      for (const n of view.services().decision.notAdvertised) counts.set(n.reason, (counts.get(n.reason) ?? 0) + 1);
+      for (const n of scraped().services.decision.notAdvertised) counts.set(n.reason, (counts.get(n.reason) ?? 0) + 1);
       for (const [reason, n] of counts) this.set({ reason }, n);
     },
   });

@@ -175,6 +175,11 @@ export function explainView(service: string, addresses: readonly string[] | unde
   return { service, found: true, addresses: out };
 }
 
+/** The PEER TYPE column of `calicoctl node status`, as kbgp status and kbgp config name it. */
+export function peerTypeName(p: Pick<NodeConfig['peers'][number], 'mesh' | 'routeReflectorClient' | 'nodeSpecific'>): string {
+  return p.mesh ? 'node-to-node mesh' : p.routeReflectorClient ? 'route reflector client' : p.nodeSpecific ? 'node specific' : 'global';
+}
+
 /** `kbgp config`: the configuration in force, after defaults, selectors and the mesh. */
 export function configView(c: NodeConfig): Json {
   const communities = (cs: readonly number[]): string[] => cs.map(formatCommunity);
@@ -206,7 +211,7 @@ export function configView(c: NodeConfig): Json {
       port: p.port,
       asNumber: p.asNumber,
       localASNumber: p.localAsNumber ?? null,
-      type: p.mesh ? 'node-to-node mesh' : p.routeReflectorClient ? 'route reflector client' : p.nodeSpecific ? 'node specific' : 'global',
+      type: peerTypeName(p),
       passive: p.passive,
       nextHopMode: p.nextHopMode,
       addPath: p.addPath,
