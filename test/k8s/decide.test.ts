@@ -12,7 +12,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parsePrefix, formatPrefix } from '../../src/bgp/index.js';
+import { type Prefix, parsePrefix, formatPrefix } from '../../src/bgp/index.js';
 import type { ServiceCidrs } from '../../src/config/config.js';
 import { type DecisionInput, annotationProblems, decide, serviceAddresses } from '../../src/k8s/decide.js';
 import { ServiceDecider } from '../../src/k8s/decider.js';
@@ -1071,8 +1071,10 @@ describe('properties', () => {
         const prefixes = d.intents.map((i) => formatPrefix(i.prefix));
         expect(new Set(prefixes).size).toBe(prefixes.length);
         for (const i of d.intents) expect(i.reasons.length).toBeGreaterThan(0);
-        const v4count = d.intents.filter((i) => !formatPrefix(i.prefix).includes(':')).length;
-        expect(d.intents.slice(0, v4count).every((i) => !formatPrefix(i.prefix).includes(':'))).toBe(true);
+        // Family, then address octets, then length, as fixed-width hex: sorted as text.
+        const key = (p: Prefix): string => [p.afi, ...(typeof p.address === 'number' ? [p.address >>> 24, (p.address >>> 16) & 0xff, (p.address >>> 8) & 0xff, p.address & 0xff] : [...p.address]), p.length].map((n) => n.toString(16).padStart(2, '0')).join('');
+        const keys = d.intents.map((i) => key(i.prefix));
+        expect(keys).toEqual([...keys].sort());
       }),
       { numRuns: 2000 },
     );

@@ -113,7 +113,8 @@ describe('Kubernetes watcher against the test API server', () => {
     await until(() => lists() >= listsBefore + 3, 5000, 'three relists');
     await h.api.waitForWatches(3);
     await new Promise((r) => setTimeout(r, 300));
-    for (const s of h.sets.slice(from)) expect(s).toEqual(h.sets[from - 1]);
+    // Relisted by difference: nothing changed, so nothing was handed over at all.
+    expect(h.sets).toHaveLength(from);
     expect(h.latest()).toHaveLength(4);
     // And it follows changes after the relist.
     h.api.delete('EndpointSlice', { metadata: { name: 'web-abc', namespace: 'default' } });
