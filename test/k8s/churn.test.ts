@@ -1,44 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { formatPrefix, parsePrefix } from '../../src/bgp/index.js';
-import type { Clock, TimerHandle } from '../../src/fsm/clock.js';
 import { IntentSmoother, type ChurnOptions } from '../../src/k8s/churn.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { type Decision, type Intent, type IntentChanges, type NotAdvertised, prefixKey } from '../../src/k8s/intent.js';
-
-/** A clock that only moves when told: timers run in time order (then scheduling order) inside `advance`. */
-class FakeClock implements Clock {
-  private t = 0;
-  private seq = 0;
-  private timers: { at: number; seq: number; fn: () => void }[] = [];
-
-  now(): number {
-    return this.t;
-  }
-
-  schedule(ms: number, fn: () => void): TimerHandle {
-    const timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn };
-    this.timers.push(timer);
-    this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    return { cancel: () => void (this.timers = this.timers.filter((x) => x !== timer)) };
-  }
-
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (let fired = 0; ; fired++) {
-      if (fired > 100_000) throw new Error('fake clock: timers keep rescheduling themselves');
-      const next = this.timers[0];
-      if (next === undefined || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
-
-  get pending(): number {
-    return this.timers.length;
-  }
-}
 
 interface IntentOptions {
   readonly gracefulShutdown?: boolean;
