@@ -40,7 +40,7 @@ export {
   stopAllRouters,
   waitFor,
 } from './routers/common.js';
-export { parseBirdRoutes, startBird } from './routers/bird.js';
+export { BIRD_SINCE_JITTER_MS, parseBirdRoutes, startBird, timeOfDayDistance } from './routers/bird.js';
 export { frrPath, startFrr } from './routers/frr.js';
 export { gobgpPath, startGobgp } from './routers/gobgp.js';
 export { replayExabgp, startExabgp } from './routers/exabgp.js';

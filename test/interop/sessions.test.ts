@@ -55,7 +55,7 @@ import {
   stopAllRouters,
   waitFor,
 } from '../helpers/routers.js';
-import { birdProtocolName } from '../helpers/routers/bird.js';
+import { BIRD_SINCE_JITTER_MS, birdProtocolName, timeOfDayDistance } from '../helpers/routers/bird.js';
 import { num, obj } from '../helpers/routers/common.js';
 
 const KBGP_AS = 4200000006;
@@ -267,8 +267,12 @@ interface Under {
    * OPEN Message Error / Bad Peer AS on the session with `peer`; undefined while there is none.
    */
   badPeerAs(h: RouterHandle, peer: string, direction: 'sent' | 'received'): Promise<string | undefined>;
-  /** The router's count of sessions established with `peer` so far (it must not grow while nothing happens). */
-  establishedCount(h: RouterHandle, peer: string): Promise<number | string>;
+  /**
+   * The router's record of its sessions with `peer`, which must not change while nothing happens:
+   * a count of sessions established (`record`), or for BIRD, which keeps no count, the state and
+   * when it last changed (`sinceMs`, compared within BIRD_SINCE_JITTER_MS).
+   */
+  establishedCount(h: RouterHandle, peer: string): Promise<{ readonly record: number | string; readonly sinceMs?: number }>;
   /**
    * The collision scenario ends in a real collision (an OPEN on both connections) that kbgp
    * resolves. BIRD only sometimes opens its own connection once it has accepted kbgp's; GoBGP stops
@@ -299,8 +303,7 @@ const UNDER: readonly Under[] = [
     },
     async establishedCount(h, peer) {
       // BIRD shows no counter, only when the protocol last changed state: "up  <since>".
-      const out = await (h as Bird).birdc('show', 'protocols', birdName(peer));
-      return new RegExp(`^${birdName(peer)}\\s+BGP\\s+\\S+\\s+(\\S+)\\s+(\\S+)`, 'm').exec(out)?.slice(1).join(' ') ?? out;
+      return { record: await h.sessionState(peer), sinceMs: await (h as Bird).sessionSince(peer) };
     },
   },
   {
@@ -321,7 +324,7 @@ const UNDER: readonly Under[] = [
     },
     async establishedCount(h, peer) {
       const j: unknown = JSON.parse(await (h as Frr).vtysh(`show bgp neighbors ${peer} json`));
-      return num(obj(obj(j)[peer]).connectionsEstablished) ?? JSON.stringify(j);
+      return { record: num(obj(obj(j)[peer]).connectionsEstablished) ?? JSON.stringify(j) };
     },
     async prepare(h) {
       await (h as Frr).vtysh('configure terminal', `router bgp ${h.spec.asn}`, 'bgp log-neighbor-changes', 'end');
@@ -350,7 +353,7 @@ const UNDER: readonly Under[] = [
       const text = await (h as Gobgp).gobgp('neighbor', peer);
       const m = /Flops = (\d+)/.exec(text);
       const up = /BGP state = (\S+), up for (\S+)/.exec(text);
-      return m?.[1] !== undefined ? `flops ${m[1]}${up ? `, ${up[1]}` : ''}` : text;
+      return { record: m?.[1] !== undefined ? `flops ${m[1]}${up ? `, ${up[1]}` : ''}` : text };
     },
     async prepare(h) {
       // Debug level: state changes and connection handling, for failure messages.
@@ -607,7 +610,11 @@ for (const u of UNDER) describe.skipIf(requireBinaries(...ROUTER_BINARIES[u.kind
     expect(later.state).toBe('Established');
     expect(later.since).toBe(first.since);
     expect(await h.sessionState(s.kbgp)).toBe('Established');
-    expect(await u.establishedCount(h, s.kbgp)).toEqual(routerFirst);
+    const routerLater = await u.establishedCount(h, s.kbgp);
+    expect(routerLater.record).toEqual(routerFirst.record);
+    if (routerFirst.sinceMs !== undefined) {
+      expect(timeOfDayDistance(routerLater.sinceMs ?? Infinity, routerFirst.sinceMs), `${u.kind}'s session changed state since`).toBeLessThanOrEqual(BIRD_SINCE_JITTER_MS);
+    }
     // Either side may read the other's OPEN first and resolve the collision (RFC 4271 §6.8): kbgp
     // logs it, or it receives Cease / Connection Collision Resolution from the router.
     const byKbgp = k.collisions();

@@ -44,6 +44,26 @@ import {
   versionOf,
 } from './common.js';
 
+/**
+ * How far apart two readings of one BIRD Since may print (see sessionSince). A new session is
+ * further apart than this: kbgp's connect delay alone is 100 ms in the tests.
+ */
+export const BIRD_SINCE_JITTER_MS = 20;
+
+/** BIRD's HH:MM:SS.mmm as milliseconds of the day; undefined for any other form. */
+export function birdTimeOfDay(text: string): number | undefined {
+  const m = /^(\d\d):(\d\d):(\d\d)\.(\d{3})$/.exec(text);
+  if (m === null) return undefined;
+  const [h, min, sec, ms] = m.slice(1).map(Number) as [number, number, number, number];
+  return ((h * 60 + min) * 60 + sec) * 1000 + ms;
+}
+
+/** Milliseconds between two times of day, across midnight if need be. */
+export function timeOfDayDistance(a: number, b: number): number {
+  const d = Math.abs(a - b) % 86_400_000;
+  return Math.min(d, 86_400_000 - d);
+}
+
 export function birdProtocolName(peerAddress: string): string {
   return `kbgp_${normaliseAddress(peerAddress).replace(/[^0-9a-zA-Z]/g, '_')}`;
 }
@@ -214,6 +234,21 @@ class BirdRouter extends BaseRouter {
     const out = await this.birdc('show', 'protocols', 'all', birdProtocolName(peerAddress));
     const m = /Import updates:\s+(\d+)/.exec(out);
     return m?.[1] === undefined ? undefined : Number(m[1]);
+  }
+
+  /**
+   * The protocol's Since column (HH:MM:SS.mmm) as milliseconds of the day. BIRD keeps the moment
+   * on its monotonic clock and turns it into wall time at each query, from the event loop's cached
+   * monotonic time and a fresh wall-clock read, so one moment can print a millisecond or more
+   * apart between queries (seen in CI: .754 then .755). Compare with BIRD_SINCE_JITTER_MS.
+   */
+  async sessionSince(peerAddress: string): Promise<number> {
+    const name = birdProtocolName(peerAddress);
+    const out = await this.birdc('show', 'protocols', name);
+    const row = new RegExp(`^${name}\\s+BGP\\s+\\S+\\s+\\S+\\s+(\\S+)`, 'm').exec(out);
+    const since = birdTimeOfDay(row?.[1] ?? '');
+    if (since === undefined) throw new Error(`BIRD's Since for ${peerAddress} is not HH:MM:SS.mmm:\n${out}`);
+    return since;
   }
 
   async sessionState(peerAddress: string): Promise<SessionState> {
