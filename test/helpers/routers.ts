@@ -40,7 +40,7 @@ export {
   stopAllRouters,
   waitFor,
 } from './routers/common.js';
-export { BIRD_SINCE_JITTER_MS, parseBirdRoutes, startBird, timeOfDayDistance } from './routers/bird.js';
+export { parseBirdRoutes, sameBirdMoment, startBird } from './routers/bird.js';
 export { frrPath, startFrr } from './routers/frr.js';
 export { gobgpPath, startGobgp } from './routers/gobgp.js';
 export { replayExabgp, startExabgp } from './routers/exabgp.js';

@@ -42,7 +42,7 @@ import { requireBinaries } from '../helpers/binaries.js';
 import { type KbgpPeerSpec, type KbgpSpec, kbgpYaml } from '../helpers/kbgp.js';
 import { type KbgpLogLine, type KbgpProcess, removeKbgpProcessLogs, startKbgpProcess, stopAllKbgpProcesses } from '../helpers/kbgp-process.js';
 import { ROUTER_BINARIES, type RouteSpec, type RouterSpec, alive, startBird, startFrr, stopAllRouters, waitFor } from '../helpers/routers.js';
-import { BIRD_SINCE_JITTER_MS, birdConfig, birdProtocolName, birdTimeOfDay, timeOfDayDistance } from '../helpers/routers/bird.js';
+import { birdConfig, birdProtocolName, sameBirdMoment } from '../helpers/routers/bird.js';
 import { num, obj, str } from '../helpers/routers/common.js';
 
 type Frr = Awaited<ReturnType<typeof startFrr>>;
@@ -176,8 +176,7 @@ async function birdView(r: Bird): Promise<BirdSessionView> {
 function expectBirdUntouched(before: BirdSessionView, after: BirdSessionView, who: string): void {
   const session = (v: BirdSessionView): object => ({ state: v.state, info: v.info, lastError: v.lastError });
   expect(session(after), `BIRD ${who}'s view`).toEqual({ ...session(before), state: 'up', info: 'Established' });
-  const [a, b] = [birdTimeOfDay(before.since), birdTimeOfDay(after.since)];
-  expect(a === undefined || b === undefined ? Infinity : timeOfDayDistance(a, b), `BIRD ${who}'s Since: ${before.since} then ${after.since}`).toBeLessThanOrEqual(BIRD_SINCE_JITTER_MS);
+  expect(sameBirdMoment(before.since, after.since), `BIRD ${who}'s Since: ${before.since} then ${after.since}`).toBe(true);
 }
 
 interface KbgpSessionView {

@@ -31,6 +31,7 @@ import {
   normaliseAddress,
   parseBirdRoutes,
   replayExabgp,
+  sameBirdMoment,
   startBird,
   startExabgp,
   startFrr,
@@ -263,6 +264,19 @@ describe('BIRD show route all parser', () => {
       },
       { prefix: '10.1.0.0/24', nextHop: '0.0.0.0', asPath: [], communities: ['65000:1'], largeCommunities: [], best: true },
     ]);
+  });
+});
+
+describe("BIRD's Since, read twice", () => {
+  it('is one moment within its print jitter, across midnight, and never when unreadable or a session apart', () => {
+    expect(sameBirdMoment('03:05:21.755', '03:05:21.754')).toBe(true);
+    expect(sameBirdMoment('23:59:59.995', '00:00:00.004')).toBe(true);
+    expect(sameBirdMoment(((3 * 60 + 5) * 60 + 21) * 1000 + 754, '03:05:21.760')).toBe(true);
+    // kbgp's connect delay in the tests is 100 ms: a new session is at least that far.
+    expect(sameBirdMoment('03:05:21.754', '03:05:21.854')).toBe(false);
+    expect(sameBirdMoment('03:05:21.754', '04:05:21.754')).toBe(false);
+    expect(sameBirdMoment('03:05:21', '03:05:21')).toBe(false);
+    expect(sameBirdMoment(NaN, NaN)).toBe(false);
   });
 });
 

@@ -55,7 +55,7 @@ import {
   stopAllRouters,
   waitFor,
 } from '../helpers/routers.js';
-import { BIRD_SINCE_JITTER_MS, birdProtocolName, timeOfDayDistance } from '../helpers/routers/bird.js';
+import { birdProtocolName, sameBirdMoment } from '../helpers/routers/bird.js';
 import { num, obj } from '../helpers/routers/common.js';
 
 const KBGP_AS = 4200000006;
@@ -270,7 +270,7 @@ interface Under {
   /**
    * The router's record of its sessions with `peer`, which must not change while nothing happens:
    * a count of sessions established (`record`), or for BIRD, which keeps no count, the state and
-   * when it last changed (`sinceMs`, compared within BIRD_SINCE_JITTER_MS).
+   * when it last changed (`sinceMs`, compared with sameBirdMoment).
    */
   establishedCount(h: RouterHandle, peer: string): Promise<{ readonly record: number | string; readonly sinceMs?: number }>;
   /**
@@ -613,7 +613,7 @@ for (const u of UNDER) describe.skipIf(requireBinaries(...ROUTER_BINARIES[u.kind
     const routerLater = await u.establishedCount(h, s.kbgp);
     expect(routerLater.record).toEqual(routerFirst.record);
     if (routerFirst.sinceMs !== undefined) {
-      expect(timeOfDayDistance(routerLater.sinceMs ?? Infinity, routerFirst.sinceMs), `${u.kind}'s session changed state since`).toBeLessThanOrEqual(BIRD_SINCE_JITTER_MS);
+      expect(sameBirdMoment(routerLater.sinceMs ?? NaN, routerFirst.sinceMs), `${u.kind}'s Since: ${routerFirst.sinceMs} then ${routerLater.sinceMs} ms of the day`).toBe(true);
     }
     // Either side may read the other's OPEN first and resolve the collision (RFC 4271 §6.8): kbgp
     // logs it, or it receives Cease / Connection Collision Resolution from the router.

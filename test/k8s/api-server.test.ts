@@ -47,6 +47,25 @@ function kubeConfigFor(s: K8sApiServer): KubeConfig {
   return kc;
 }
 
+/**
+ * A Service informer built as kbgp's watcher builds it, its callbacks as lines ('add a',
+ * 'update a', 'delete a', 'connect', 'error') and its errors kept in order.
+ */
+function serviceInformer(s: K8sApiServer): { informer: ReturnType<typeof makeInformer<V1Service>>; log: string[]; errors: unknown[] } {
+  const kc = kubeConfigFor(s);
+  const core = kc.makeApiClient(CoreV1Api);
+  const informer = makeInformer<V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces());
+  const log: string[] = [];
+  const errors: unknown[] = [];
+  for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (o) => log.push(`${verb} ${o.metadata?.name}`));
+  informer.on('connect', () => log.push('connect'));
+  informer.on('error', (e: unknown) => {
+    log.push('error');
+    errors.push(e);
+  });
+  return { informer, log, errors };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -754,14 +773,8 @@ describe('@kubernetes/client-node 1.4.0 against it', () => {
     const s = await apiServer();
     s.create('Service', service('a', 'x'));
     s.create('Service', service('b', 'y'));
-    const kc = kubeConfigFor(s);
-    const core = kc.makeApiClient(CoreV1Api);
-    const informer = makeInformer<V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces());
+    const { informer, log } = serviceInformer(s);
     informers.push(informer);
-    const log: string[] = [];
-    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (o) => log.push(`${verb} ${o.metadata?.name}`));
-    informer.on('connect', () => log.push('connect'));
-    informer.on('error', (e: unknown) => log.push(`error ${String(e)}`));
     await informer.start();
     await s.waitForWatches(1);
     expect(log).toEqual(['connect', 'add a', 'add b']);
@@ -784,14 +797,8 @@ describe('@kubernetes/client-node 1.4.0 against it', () => {
   it('makeInformer: a quiet kind’s resourceVersion falls behind a compaction; on reconnect the 410 makes it relist', async () => {
     const s = await apiServer();
     s.create('Service', service('a', 'x'));
-    const kc = kubeConfigFor(s);
-    const core = kc.makeApiClient(CoreV1Api);
-    const informer = makeInformer<V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces());
+    const { informer, log } = serviceInformer(s);
     informers.push(informer);
-    const log: string[] = [];
-    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (o) => log.push(`${verb} ${o.metadata?.name}`));
-    informer.on('connect', () => log.push('connect'));
-    informer.on('error', (e: unknown) => log.push(`error ${String(e)}`));
     await informer.start();
     await s.waitForWatches(1);
     const informerRv = latestResourceVersion(informer);
@@ -813,17 +820,8 @@ describe('@kubernetes/client-node 1.4.0 against it', () => {
     const s = await apiServer();
     s.create('Service', service('a', 'x'));
     s.create('Service', service('b', 'x'));
-    const kc = kubeConfigFor(s);
-    const core = kc.makeApiClient(CoreV1Api);
-    const informer = makeInformer<V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces());
-    const log: string[] = [];
-    const errors: unknown[] = [];
-    for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, (o) => log.push(`${verb} ${o.metadata?.name}`));
-    informer.on('connect', () => log.push('connect'));
-    informer.on('error', (e: unknown) => {
-      log.push('error');
-      errors.push(e);
-    });
+    // Not ended after the test: it stops itself, and that is what is tested.
+    const { informer, log, errors } = serviceInformer(s);
     await informer.start();
     await s.waitForWatches(1);
     // An event through the watch: the informer holds the watch's controller by now (see below).
@@ -859,13 +857,7 @@ describe('@kubernetes/client-node 1.4.0 against it', () => {
   it('makeInformer: stop() while its watch request is unanswered aborts nothing; the watch opens later and still delivers', async () => {
     const s = await apiServer();
     s.create('Service', service('a', 'x'));
-    const kc = kubeConfigFor(s);
-    const core = kc.makeApiClient(CoreV1Api);
-    const informer = makeInformer<V1Service>(kc, '/api/v1/services', () => core.listServiceForAllNamespaces());
-    const log: string[] = [];
-    informer.on('add', (o) => log.push(`add ${o.metadata?.name}`));
-    informer.on('connect', () => log.push('connect'));
-    informer.on('error', (e: unknown) => log.push(`error ${String(e)}`));
+    const { informer, log } = serviceInformer(s);
     await informer.start();
     await s.waitForWatches(1);
 

@@ -48,20 +48,26 @@ import {
  * How far apart two readings of one BIRD Since may print (see sessionSince). A new session is
  * further apart than this: kbgp's connect delay alone is 100 ms in the tests.
  */
-export const BIRD_SINCE_JITTER_MS = 20;
+const BIRD_SINCE_JITTER_MS = 20;
+const DAY_MS = 86_400_000;
 
 /** BIRD's HH:MM:SS.mmm as milliseconds of the day; undefined for any other form. */
-export function birdTimeOfDay(text: string): number | undefined {
+function birdTimeOfDay(text: string): number | undefined {
   const m = /^(\d\d):(\d\d):(\d\d)\.(\d{3})$/.exec(text);
   if (m === null) return undefined;
   const [h, min, sec, ms] = m.slice(1).map(Number) as [number, number, number, number];
   return ((h * 60 + min) * 60 + sec) * 1000 + ms;
 }
 
-/** Milliseconds between two times of day, across midnight if need be. */
-export function timeOfDayDistance(a: number, b: number): number {
-  const d = Math.abs(a - b) % 86_400_000;
-  return Math.min(d, 86_400_000 - d);
+/**
+ * Whether two readings of BIRD's Since (as printed, or from sessionSince) are one moment: within
+ * BIRD_SINCE_JITTER_MS of each other, across midnight if need be. An unreadable one is never.
+ */
+export function sameBirdMoment(a: number | string, b: number | string): boolean {
+  const [x, y] = [typeof a === 'string' ? birdTimeOfDay(a) : a, typeof b === 'string' ? birdTimeOfDay(b) : b];
+  if (x === undefined || y === undefined) return false;
+  const d = Math.abs(x - y) % DAY_MS;
+  return Math.min(d, DAY_MS - d) <= BIRD_SINCE_JITTER_MS;
 }
 
 export function birdProtocolName(peerAddress: string): string {
@@ -240,7 +246,7 @@ class BirdRouter extends BaseRouter {
    * The protocol's Since column (HH:MM:SS.mmm) as milliseconds of the day. BIRD keeps the moment
    * on its monotonic clock and turns it into wall time at each query, from the event loop's cached
    * monotonic time and a fresh wall-clock read, so one moment can print a millisecond or more
-   * apart between queries (seen in CI: .754 then .755). Compare with BIRD_SINCE_JITTER_MS.
+   * apart between queries (seen in CI: .754 then .755). Compare with sameBirdMoment.
    */
   async sessionSince(peerAddress: string): Promise<number> {
     const name = birdProtocolName(peerAddress);
