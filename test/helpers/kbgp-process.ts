@@ -161,7 +161,11 @@ export class KbgpProcess {
     return this.exitInfo;
   }
 
-  /** Every complete JSON line logged so far, by this process and any earlier one with the same spec. */
+  /**
+   * Every complete JSON line logged so far, by this process and any earlier one with the same spec.
+   * kbgp writes its log asynchronously (pino's default), so what a line reports can be visible at a
+   * router or on the control socket before the line is in the file: wait for it with waitForLog.
+   */
   log(): KbgpLogLine[] {
     return readKbgpLog(this.logFile);
   }

@@ -74,6 +74,8 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.bird) === undefined)('Calico 
     // tor-1's session, in both records: BIRD's Since and kbgp's 'session established' lines.
     const tor1Since = await tor1.sessionSince(K);
     const establishedWithTor1 = (): number => k.log().filter((l) => l.msg === 'session established' && l.peer === TOR1).length;
+    // kbgp's log is written asynchronously: BIRD can show the session before kbgp's line is in the file.
+    await k.waitForLog(() => establishedWithTor1() > 0, 2_000, "'session established' for tor-1");
     expect(establishedWithTor1()).toBe(1);
 
     // A second ToR, added in the cluster: kbgp reloads, tor-1's session is not touched.
@@ -84,7 +86,7 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.bird) === undefined)('Calico 
     const tor1SinceLater = await tor1.sessionSince(K);
     expect(sameBirdMoment(tor1SinceLater, tor1Since), `BIRD tor-1's Since moved (${tor1Since} ms of the day, then ${tor1SinceLater}): a new session`).toBe(true);
     expect(establishedWithTor1()).toBe(1);
-    expect(k.log().filter((l) => l.msg === 'configuration reloaded').length).toBeGreaterThanOrEqual(1);
+    await k.waitForLog((l) => l.msg === 'configuration reloaded', 2_000, "'configuration reloaded'");
 
     // tor-1's BGPPeer deleted: its session ends with Cease / Peer De-configured; tor-2 stays.
     api.delete('BGPPeer', { metadata: { name: 'tor-1' } });

@@ -240,7 +240,10 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr) === undefined)('kbgp res
       fBit: { ipv4Unicast: true, ipv6Unicast: true },
       preserved: { ipv4Unicast: true, ipv6Unicast: true },
     });
-    // One session per life: the new process did not flap on its way back.
+    // One session per life: the new process did not flap on its way back. (Its log is written
+    // asynchronously: FRR can show the session before the new process's line is in the file.)
+    const newPid = k.pid;
+    await k.waitForLog((l) => l.msg === 'session established' && l.pid === newPid, 2_000, "the new process's 'session established'");
     expect(k.log().filter((l) => l.msg === 'session established').map((l) => l.pid), ctx()).toEqual([firstPid, k.pid]);
   });
 });

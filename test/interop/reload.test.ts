@@ -71,6 +71,8 @@ const C_ROUTE: RouteSpec = { prefix: '10.115.13.0/24' };
 const UP_MS = 15_000;
 const ROUTE_MS = 10_000;
 const RELOAD_MS = 5_000;
+/** For a log line whose event a router or the control socket has already shown. */
+const LOG_MS = 2_000;
 /** After the awaited change, before comparing: long enough for any stray UPDATE or reset to show. */
 const SETTLE_MS = 1_500;
 /**
@@ -193,6 +195,18 @@ function peerLines(k: KbgpProcess, address: string, msg: (m: string) => boolean)
   return k.log().filter((l) => l.peer === address && msg(l.msg));
 }
 
+/**
+ * The peer's matching lines, once there are more than `count`. The log is written asynchronously:
+ * a router or kbgp's control socket can show a session's change before kbgp's line about it is in
+ * the file, so a test that saw the change there waits here before it counts or reads the lines.
+ */
+async function peerLinesBeyond(k: KbgpProcess, address: string, msg: (m: string) => boolean, count: number, what: string): Promise<KbgpLogLine[]> {
+  await k.waitForLog(() => peerLines(k, address, msg).length > count, LOG_MS, what);
+  return peerLines(k, address, msg);
+}
+const isDown = (m: string): boolean => m.startsWith('session down');
+const isEstablished = (m: string): boolean => m === 'session established';
+
 async function kbgpStatus(): Promise<StatusView> {
   return call<StatusView>(defaultControlSocket(NODE), '/v1/status', 'GET', 5_000);
 }
@@ -204,8 +218,8 @@ async function kbgpView(k: KbgpProcess, address: string): Promise<KbgpSessionVie
     state: p.state,
     since: Date.parse(p.since),
     peerAs: p.peerAs,
-    established: peerLines(k, address, (m) => m === 'session established').length,
-    downs: peerLines(k, address, (m) => m.startsWith('session down')).length,
+    established: peerLines(k, address, isEstablished).length,
+    downs: peerLines(k, address, isDown).length,
   };
 }
 
@@ -338,6 +352,7 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird)
   it('a peer removed (C, FRR) is told Cease / Peer De-configured (as Hard Reset: N bit), its route is withdrawn, and A, B and D are otherwise untouched', { timeout: 30_000 }, async () => {
     const { k, a, b, c, d } = withD();
     const before = { a: await frrView(a), b: await birdView(b), d: await birdView(d), ka: await kbgpView(k, A.address), kb: await kbgpView(k, B.address), kd: await kbgpView(k, D.address) };
+    const cDowns = peerLines(k, C.address, isDown).length;
     const reloaded = await reload(kbgpSpec([A, B, D], OURS), 'SIGHUP');
     expect(reloaded.result, ctx()).toEqual({ ...EMPTY_RELOAD, removed: [C.address] });
     expect(reloaded.others).toEqual(reloaded.others.map(() => EMPTY_RELOAD));
@@ -351,7 +366,7 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird)
       ROUTE_MS,
       () => `FRR C to record kbgp's NOTIFICATION\n${ctx()}`,
     );
-    const sent = peerLines(k, C.address, (m) => m.startsWith('session down')).at(-1)?.msg;
+    const sent = (await peerLinesBeyond(k, C.address, isDown, cDowns, "kbgp's 'session down' for C")).at(cDowns)?.msg;
     expect(told.crashed, `FRR C's bgpd (pid ${c.pid}) died on kbgp's NOTIFICATION; kbgp logged "${sent ?? '-'}"; bgpd:\n${told.crashed ?? ''}`).toBeUndefined();
     expect(told.view).toMatchObject({ lastNotificationReason: 'Cease/Peer De-configured', lastNotificationHardReset: true, connectionsDropped: 1 });
     expect(told.view?.state).not.toBe('Established');
@@ -384,7 +399,7 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird)
     // reconnects with the AS it still has). No N bit with BIRD 2.0, so a plain Cease.
     const birdLog = join(b.workDir, 'bird.log');
     await waitFor(async () => ((await readFile(birdLog, 'utf8')).includes(`${birdProtocolName(K)}: Received: Other configuration change`) ? true : undefined), ROUTE_MS, () => `BIRD B to log the Cease (${birdLog})\n${ctx()}`);
-    expect(peerLines(k, B.address, (m) => m.startsWith('session down')).at(before.kb.downs)?.msg).toBe('session down: stopped: peer configuration changed; sent Cease / Other Configuration Change');
+    expect((await peerLinesBeyond(k, B.address, isDown, before.kb.downs, "kbgp's 'session down' for B")).at(before.kb.downs)?.msg).toBe('session down: stopped: peer configuration changed; sent Cease / Other Configuration Change');
     // BIRD takes the new AS, by its own reconfiguration.
     await writeFile(join(b.workDir, 'bird.conf'), birdConfig(routerSpec(B, B_NEW_AS, [B_ROUTE]), [B_ROUTE], b.workDir));
     expect(await b.birdc('configure')).toMatch(/Reconfigured|Reconfiguration in progress/);
@@ -393,7 +408,8 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.frr, ...ROUTER_BINARIES.bird)
       const v = await kbgpView(k, B.address);
       return v.state === 'Established' ? v : undefined;
     }, UP_MS, () => `kbgp to have B up again\n${ctx()}`);
-    expect({ peerAs: kb.peerAs, established: kb.established }).toEqual({ peerAs: B_NEW_AS, established: before.kb.established + 1 });
+    const established = await peerLinesBeyond(k, B.address, isEstablished, before.kb.established, "kbgp's 'session established' for B");
+    expect({ peerAs: kb.peerAs, established: established.length }).toEqual({ peerAs: B_NEW_AS, established: before.kb.established + 1 });
     expect(await birdView(b)).toMatchObject({ state: 'up', info: 'Established', neighborAs: KBGP_AS, localAs: B_NEW_AS });
     // B's route reaches A and D with B's new AS.
     for (const r of [a, d]) await waitFor(async () => (isDeepStrictEqual((await learned(r))[B_ROUTE.prefix]?.asPath, [KBGP_AS, B_NEW_AS]) ? true : undefined), ROUTE_MS, () => `${B_ROUTE.prefix} via AS ${B_NEW_AS} at ${r.spec.address}\n${ctx()}`);
