@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { type NodeConfig, type SourcedDocument, loadConfig, parseDocuments, resolveConfig } from '../config/config.js';
+import { type NodeConfig, type SourcedDocument, loadConfig, parseDocuments, parseMetricsAddress, resolveConfig } from '../config/config.js';
 import { ConfigError } from '../config/fields.js';
 import { Daemon } from '../daemon.js';
 import { describeAttributes, formatPrefix } from '../bgp/index.js';
@@ -177,10 +177,12 @@ function logRoutes(logger: Logger, d: Daemon): void {
  */
 function wantsCalicoResources(file: string): { kubeconfig?: string; metricsAddress?: NodeConfig['metricsAddress'] } | undefined {
   for (const d of parseDocuments(readFileSync(file, 'utf8'))) {
-    const doc = d as { kind?: unknown; spec?: { cluster?: { calicoResources?: unknown; kubeconfig?: unknown } } } | null;
+    const doc = d as { kind?: unknown; spec?: { cluster?: { calicoResources?: unknown; kubeconfig?: unknown }; metricsAddress?: unknown } } | null;
     if (doc?.kind !== 'KbgpConfiguration' || doc.spec?.cluster?.calicoResources !== 'Cluster') continue;
     const k = doc.spec.cluster.kubeconfig;
-    return typeof k === 'string' ? { kubeconfig: k } : {};
+    // /healthz while kbgp waits: a liveness probe must not restart it because the API server is away.
+    const m = typeof doc.spec.metricsAddress === 'string' ? parseMetricsAddress(doc.spec.metricsAddress) : undefined;
+    return { ...(typeof k === 'string' ? { kubeconfig: k } : {}), ...(m === undefined ? {} : { metricsAddress: m }) };
   }
   return undefined;
 }

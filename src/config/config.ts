@@ -434,11 +434,8 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     controlSocket = s.string('controlSocket');
     const metrics = s.string('metricsAddress');
     if (metrics !== undefined) {
-      const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(metrics);
-      const host = m?.[1] ?? m?.[2];
-      const port = Number(m?.[3]);
-      if (m === null || host === undefined || (host !== '' && isIP(host) === 0) || !(port >= 1 && port <= 65535)) throw s.error('metricsAddress', `${JSON.stringify(metrics)} is not host:port (e.g. 0.0.0.0:9179, [::1]:9179, :9179)`);
-      metricsAddress = { host: host === '' ? '::' : host, port };
+      metricsAddress = parseMetricsAddress(metrics);
+      if (metricsAddress === undefined) throw s.error('metricsAddress', `${JSON.stringify(metrics)} is not host:port (e.g. 0.0.0.0:9179, [::1]:9179, :9179)`);
     }
     s.objects('peerSettings').forEach((p) => {
       const peer = p.requiredString('peer');
@@ -778,4 +775,17 @@ function clusterIdOf(bgp: Fields): string | undefined {
   const v = bgp.string('routeReflectorClusterID');
   if (v !== undefined && isIP(v) !== 4) throw bgp.error('routeReflectorClusterID', `${JSON.stringify(v)} is not an IPv4 dotted-quad cluster ID`);
   return v;
+}
+
+/**
+ * KbgpConfiguration metricsAddress (`host:port`, `[v6]:port`, or `:port` for every address), or
+ * undefined if it is not one. Exported for the start-up path that serves /healthz before the
+ * configuration can be resolved.
+ */
+export function parseMetricsAddress(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (m === null || host === undefined || (host !== '' && isIP(host) === 0) || !(port >= 1 && port <= 65535)) return undefined;
+  return { host: host === '' ? '::' : host, port };
 }

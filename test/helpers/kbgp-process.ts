@@ -247,16 +247,16 @@ let dir: string | undefined;
 
 /**
  * Writes the configuration (`yaml` if given, else the one built from the spec, whose name and
- * node name are used either way), spawns kbgp and resolves once it logs 'listening' (its sessions
- * start connecting then). Processes share one temp directory per test file; a restart with the same
- * spec appends to the same log, so a failure message shows both lives.
+ * node name are used either way), spawns kbgp and resolves once it logs `until` ('listening' by
+ * default: its sessions start connecting then). Processes share one temp directory per test file; a
+ * restart with the same spec appends to the same log, so a failure message shows both lives.
  */
-export async function startKbgpProcess(spec: KbgpSpec, yaml?: string): Promise<KbgpProcess> {
+export async function startKbgpProcess(spec: KbgpSpec, yaml?: string, until = 'listening'): Promise<KbgpProcess> {
   dir ??= mkdtempSync(join(tmpdir(), 'kbgp-process-'));
   const p = new KbgpProcess(spec, dir, yaml);
   try {
-    // Its own pid on the line: an earlier life's 'listening' in the same log does not count.
-    await p.waitForLog((l) => l.msg === 'listening' && l.pid === p.pid, START_TIMEOUT_MS, "'listening'");
+    // Its own pid on the line: an earlier life's line in the same log does not count.
+    await p.waitForLog((l) => l.msg.startsWith(until) && l.pid === p.pid, START_TIMEOUT_MS, `'${until}'`);
     // The esbuild service is up by now; record it while its parent is alive to be asked.
     childPids.set(p.pid, childrenOf(p.pid));
   } catch (e) {

@@ -6,7 +6,8 @@
  * ToRs. The session to each ToR comes from a BGPPeer, on the AS the Node annotation gives; a
  * service's /32 reaches them; a BGPPeer added in the cluster brings up the second ToR without
  * touching the first, and one deleted takes its session down with Cease / Peer De-configured.
- * Addresses 127.0.16.x, kbgp on port 12101.
+ * And the start without an API server: kbgp waits, its liveness probe answering, and starts once
+ * the server is back. Addresses 127.0.16.x, kbgp on port 12101, its metrics on 12102.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { requireBinaries } from '../helpers/binaries.js';
@@ -27,6 +28,23 @@ const K = '127.0.16.1';
 const TOR1 = '127.0.16.2';
 const TOR2 = '127.0.16.3';
 const PORT = 12101;
+const METRICS = 12102;
+
+/** The file of a kbgp that reads the Calico resources from the cluster: kbgp's own settings only. */
+function kbgpFile(kubeconfig: string, ...more: string[]): string {
+  return [
+    'apiVersion: kbgp.io/v1alpha1',
+    'kind: KbgpConfiguration',
+    'metadata: { name: default }',
+    'spec:',
+    `  listenAddress: ${K}`,
+    `  cluster: { source: Kubernetes, kubeconfig: ${JSON.stringify(kubeconfig)}, calicoResources: Cluster }`,
+    "  timers: { connectDelay: '0.1s', connectRetryTime: '1s', errorWaitMin: '0.5s', errorWaitMax: '1s' }",
+    "  services: { coalesceWindow: '50ms', minFlapInterval: '0s' }",
+    ...more,
+  ].join('\n');
+}
+const SPEC = { name: 'calico-cluster', nodeName: NODE, address: K, port: PORT, asn: 0, routerId: K, peers: [] };
 
 describe.skipIf(requireBinaries(...ROUTER_BINARIES.bird) === undefined)('Calico resources in the cluster → kbgp run → BIRD', () => {
   it('peers, AS and service routes from the cluster; a BGPPeer added or deleted there touches only its own session', { timeout: 90_000 }, async () => {
@@ -50,18 +68,7 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.bird) === undefined)('Calico 
 
     const tor1 = await startBird({ routerId: TOR1, asn: 65016, address: TOR1, peers: [{ address: K, port: PORT, asn: 64513 }] });
     const tor2 = await startBird({ routerId: TOR2, asn: 65017, address: TOR2, peers: [{ address: K, port: PORT, asn: 64513 }] });
-    const kubeconfig = api.kubeconfigPath;
-    const yaml = [
-      'apiVersion: kbgp.io/v1alpha1',
-      'kind: KbgpConfiguration',
-      'metadata: { name: default }',
-      'spec:',
-      `  listenAddress: ${K}`,
-      `  cluster: { source: Kubernetes, kubeconfig: ${JSON.stringify(kubeconfig)}, calicoResources: Cluster }`,
-      "  timers: { connectDelay: '0.1s', connectRetryTime: '1s', errorWaitMin: '0.5s', errorWaitMax: '1s' }",
-      "  services: { coalesceWindow: '50ms', minFlapInterval: '0s' }",
-    ].join('\n');
-    const k = await startKbgpProcess({ name: 'calico-cluster', nodeName: NODE, address: K, port: PORT, asn: 0, routerId: K, peers: [] }, yaml);
+    const k = await startKbgpProcess(SPEC, kbgpFile(api.kubeconfigPath));
     const ctx = (): string => `\n${k.logTail(30)}\n${tor1.logTail(10)}\n${tor2.logTail(10)}`;
 
     // The BGPPeer's session, on the AS of the Node annotation (BIRD expects 64513: it would refuse 64512).
@@ -94,5 +101,47 @@ describe.skipIf(requireBinaries(...ROUTER_BINARIES.bird) === undefined)('Calico 
     const tor1Log = await tor1.birdc('show', 'protocols', 'all');
     expect(tor1Log).toMatch(/Received: Peer de-configured/i);
     expect(await tor2.sessionState(K)).toBe('Established');
+  });
+});
+
+describe('Calico resources in the cluster, the API server away at start', () => {
+  it('starts without an API server: /healthz answers while it waits, /readyz says for what; it comes up when the server is back', { timeout: 60_000 }, async () => {
+    const api = await startK8sApiServer({ bookmarkIntervalMs: 500 });
+    apis.push(api);
+    api.create('BGPConfiguration', { metadata: { name: 'default' }, spec: { asNumber: 64512, listenPort: PORT } });
+    // The node's address is only in the cluster: the file alone cannot be resolved.
+    api.create('Node', { metadata: { name: NODE, annotations: { 'projectcalico.org/IPv4Address': `${K}/32` } } });
+    await api.stop();
+    const k = await startKbgpProcess({ ...SPEC, name: 'calico-cluster-no-api' }, kbgpFile(api.kubeconfigPath, `  metricsAddress: ${K}:${METRICS}`), 'Kubernetes API request failed');
+    const get = async (path: string): Promise<{ status: number; text: string } | undefined> => {
+      try {
+        const r = await fetch(`http://${K}:${METRICS}${path}`);
+        return { status: r.status, text: await r.text() };
+      } catch {
+        return undefined;
+      }
+    };
+    const ctx = (): string => `\n${k.logTail(30)}`;
+    // A liveness probe must not restart kbgp because the API server is away.
+    expect(await waitFor(() => get('/healthz'), 10_000, () => `/healthz while waiting${ctx()}`)).toEqual({ status: 200, text: 'ok\n' });
+    const waiting = await get('/readyz');
+    expect(waiting?.status).toBe(503);
+    expect(waiting?.text).toMatch(/^waiting for Calico resources from the API server: .*nodes \(/);
+    // Still waiting after retries, not gone: 'listening' only comes with the resources.
+    const failures = (): number => k.log().filter((l) => l.msg.startsWith('Kubernetes API request failed') && l.kind === 'nodes').length;
+    await k.waitForLog(() => failures() >= 3, 15_000, 'three failed reads of the nodes');
+    expect(k.exit).toBeUndefined();
+    expect(k.log().some((l) => l.msg === 'listening')).toBe(false);
+    expect(await get('/healthz')).toEqual({ status: 200, text: 'ok\n' });
+
+    await api.start();
+    await k.waitForLog((l) => l.msg === 'listening' && l.pid === k.pid, 30_000, "'listening' once the API server is back");
+    // The daemon now serves the metrics address: ready, with its own metrics.
+    const ready = await waitFor(async () => {
+      const r = await get('/readyz');
+      return r?.status === 200 ? r : undefined;
+    }, 15_000, () => `/readyz to turn ready${ctx()}`);
+    expect(ready.text).toContain('listening');
+    expect((await get('/metrics'))?.text).toMatch(/^kbgp_k8s_watch_up\{resource="services"\} 1$/m);
   });
 });
