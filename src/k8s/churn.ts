@@ -139,10 +139,12 @@ export class IntentSmoother {
       const key = prefixKey(h.prefix);
       const intent = h.wanted === 'advertise' ? this.desired.get(key) : this.emitted.get(key);
       const sources = [...new Set(intent?.reasons.map((r) => r.source) ?? [])];
+      const services = [...new Set(intent?.reasons.flatMap((r) => (r.service === undefined ? [] : [r.service])) ?? [])];
       const left = Math.max(0, h.until - now) / 1000;
       return {
         address: formatAddress(h.prefix),
         source: sources.length > 0 ? sources.join(', ') : 'node',
+        services,
         reason: 'held-down',
         detail:
           `${h.wanted === 'advertise' ? 'advertisement' : 'withdrawal'} held back ${left.toFixed(1)} s ` +

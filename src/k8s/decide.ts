@@ -57,7 +57,7 @@ import { Afi } from '../bgp/constants.js';
 import { CommunitySyntaxError, type LargeCommunity, WellKnownCommunity, parseCommunity, parseLargeCommunity } from '../bgp/communities.js';
 import { type Prefix, PrefixSyntaxError, comparePrefixes, formatIpv4, formatIpv6, formatPrefix, ipv4Prefix, ipv6Prefix, parseIpv4, parseIpv6, parsePrefix, prefixCovers } from '../bgp/prefix.js';
 import type { ServiceCidrs } from '../config/config.js';
-import { type Decision, type Intent, type IntentReason, type NotAdvertised, prefixKey } from './intent.js';
+import { type AddressKind, type Decision, type Intent, type IntentReason, type NotAdvertised, prefixKey } from './intent.js';
 import { EXCLUDE_LABEL, type EndpointSlice, type Node, SERVICE_NAME_LABEL, type Service } from './objects.js';
 
 /** `"false"` opts the service's own /32s out. */
@@ -83,7 +83,7 @@ export interface DecisionInput {
   readonly advertisePodCidrs: boolean;
 }
 
-type AddressKind = 'clusterIP' | 'externalIP' | 'loadBalancer';
+type ServiceAddressKind = Exclude<AddressKind, 'podCIDR'>;
 
 /** What serves behind a prefix: nothing, at least one ready endpoint, or only terminating-but-serving ones. */
 type Serving = 'none' | 'ready' | 'draining';
@@ -125,12 +125,12 @@ export interface NodeContext {
 const SERVICE_TYPES: ReadonlySet<string> = new Set(['ClusterIP', 'NodePort', 'LoadBalancer']);
 const RULE_ORDER: Readonly<Record<IntentReason['rule'], number>> = { 'service-cidr': 0, 'pod-cidr': 1, 'local-endpoint': 2, 'per-service': 3 };
 /** The BGPConfiguration field that allows each kind of address, in the order the ranges are listed. */
-const RANGE_FIELDS: Readonly<Record<AddressKind, { readonly field: string; readonly of: (c: ServiceCidrs) => readonly Prefix[] }>> = {
+const RANGE_FIELDS: Readonly<Record<ServiceAddressKind, { readonly field: string; readonly of: (c: ServiceCidrs) => readonly Prefix[] }>> = {
   clusterIP: { field: 'serviceClusterIPs', of: (c) => c.clusterIPs },
   externalIP: { field: 'serviceExternalIPs', of: (c) => c.externalIPs },
   loadBalancer: { field: 'serviceLoadBalancerIPs', of: (c) => c.loadBalancerIPs },
 };
-const ADDRESS_KINDS: readonly AddressKind[] = ['clusterIP', 'externalIP', 'loadBalancer'];
+const ADDRESS_KINDS: readonly ServiceAddressKind[] = ['clusterIP', 'externalIP', 'loadBalancer'];
 
 /**
  * What this node originates and why, and what it does not and why (see the file head). Total:
@@ -188,11 +188,11 @@ export function nodeOutcome(context: NodeContext): Outcome {
         continue;
       }
       if (context.excluded !== undefined) refusals.push({ address: cidr, source: 'node', reason: 'node-excluded', detail: context.excluded });
-      else claim(range, { reason: { rule: 'service-cidr', source: `${field} ${cidr}` }, communities: [], largeCommunities: [], draining: false });
+      else claim(range, { reason: { rule: 'service-cidr', kind, source: `${field} ${cidr}` }, communities: [], largeCommunities: [], draining: false });
     }
   }
   for (const range of context.podCidrs) {
-    claim(range, { reason: { rule: 'pod-cidr', source: `podCIDRs ${formatPrefix(range)}` }, communities: [], largeCommunities: [], draining: false });
+    claim(range, { reason: { rule: 'pod-cidr', kind: 'podCIDR', source: `podCIDRs ${formatPrefix(range)}` }, communities: [], largeCommunities: [], draining: false });
   }
   return { claims, refusals, problems: [] };
 }
@@ -220,7 +220,7 @@ export function serviceOutcome(svc: Service, key: string, slices: readonly Endpo
     return outcome();
   }
 
-  const addresses: { kind: AddressKind; text: string }[] = [
+  const addresses: { kind: ServiceAddressKind; text: string }[] = [
     ...clusterIPs.map((t) => ({ kind: 'clusterIP' as const, text: t })),
     ...externalIPs.map((t) => ({ kind: 'externalIP' as const, text: t })),
     ...ingressIPs.map((t) => ({ kind: 'loadBalancer' as const, text: t })),
@@ -263,7 +263,7 @@ export function serviceOutcome(svc: Service, key: string, slices: readonly Endpo
       );
       continue;
     }
-    claims.push({ key: prefixKey(host), prefix: host, claim: { reason: { rule, source: `${key} ${kind}` }, communities: annotations.communities, largeCommunities: annotations.largeCommunities, draining: state === 'draining' } });
+    claims.push({ key: prefixKey(host), prefix: host, claim: { reason: { rule, kind, service: key, source: `${key} ${kind}` }, communities: annotations.communities, largeCommunities: annotations.largeCommunities, draining: state === 'draining' } });
   }
   return outcome();
 }

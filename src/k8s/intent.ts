@@ -5,10 +5,16 @@
  */
 import { type LargeCommunity, type Prefix, ipv4Prefix, ipv6Prefix } from '../bgp/index.js';
 
+/** A service's address kind, or for a range the kind its configured field holds; pod CIDRs apart. */
+export type AddressKind = 'clusterIP' | 'externalIP' | 'loadBalancer' | 'podCIDR';
+
 /** One rule that wants a prefix advertised. */
 export interface IntentReason {
   /** `service-cidr` (a configured range), `local-endpoint` (externalTrafficPolicy Local), `per-service` (aggregation off or a /32 allow-list entry), `pod-cidr`. */
   readonly rule: 'service-cidr' | 'local-endpoint' | 'per-service' | 'pod-cidr';
+  readonly kind: AddressKind;
+  /** `namespace/name` of the service whose address it is; none for a range or a pod CIDR. */
+  readonly service?: string;
   /** `serviceClusterIPs 10.96.0.0/12`, or the service `namespace/name` and which of its IPs (clusterIP, externalIP, loadBalancer). */
   readonly source: string;
 }
@@ -39,6 +45,8 @@ export interface NotAdvertised {
     | 'not-aggregated';
   /** Words for the CLI, e.g. which label or annotation. */
   readonly detail?: string;
+  /** `held-down`: the services (`namespace/name`) whose rules want the prefix, or wanted it. */
+  readonly services?: readonly string[];
 }
 
 export interface Decision {

@@ -205,7 +205,7 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
       this.reset();
       const counts = new Map<string, { kind: string; reason: string; n: number }>();
       for (const i of scraped().services.decision.intents) {
-        for (const key of new Set(i.reasons.map((r) => `${addressKind(r.rule, r.source)}\u0000${r.rule}`))) {
+        for (const key of new Set(i.reasons.map((r) => `${r.kind}\u0000${r.rule}`))) {
           const [kind = '', reason = ''] = key.split('\u0000');
           const c = counts.get(key) ?? { kind, reason, n: 0 };
           c.n++;
@@ -228,11 +228,4 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     },
   });
   return { registry, observeServiceLatency: (seconds) => latency.observe(seconds) };
-}
-
-/** The kind of address a rule's source names: a range's BGPConfiguration field, or a service's address kind (`ns/name loadBalancer`). */
-function addressKind(rule: string, source: string): string {
-  if (rule === 'pod-cidr') return 'podCIDR';
-  if (rule === 'service-cidr') return source.startsWith('serviceClusterIPs') ? 'clusterIP' : source.startsWith('serviceExternalIPs') ? 'externalIP' : 'loadBalancer';
-  return source.slice(source.lastIndexOf(' ') + 1);
 }

@@ -155,9 +155,8 @@ export function explainView(service: string, addresses: readonly string[] | unde
   const out = addresses.map((address): AddressExplanation => {
     const host = `${address}/${address.includes(':') ? 128 : 32}`;
     const own = byPrefix.get(host);
-    const reason = own?.reasons.find((r) => r.source.startsWith(`${service} `)) ?? own?.reasons[0];
-    // The churn hold-down names the rules' sources (`ns/name kind`), not the service alone.
-    const held = decision.notAdvertised.find((n) => n.reason === 'held-down' && n.address === address && n.source.split(', ').some((src) => src.startsWith(`${service} `)));
+    const reason = own?.reasons.find((r) => r.service === service) ?? own?.reasons[0];
+    const held = decision.notAdvertised.find((n) => n.reason === 'held-down' && n.address === address && n.services?.includes(service) === true);
     if (own !== undefined && reason !== undefined) {
       const holding = held === undefined ? '' : `; ${held.detail ?? 'held down'}`;
       return { address, prefix: host, advertised: true, why: `${reason.rule}: ${reason.source}${holding}`, gracefulShutdown: own.gracefulShutdown, peers: sentTo(own) };

@@ -3,18 +3,27 @@ import fc from 'fast-check';
 import { formatPrefix, parsePrefix } from '../../src/bgp/index.js';
 import { IntentSmoother, type ChurnOptions } from '../../src/k8s/churn.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { type Decision, type Intent, type IntentChanges, type NotAdvertised, prefixKey } from '../../src/k8s/intent.js';
+import { type Decision, type Intent, type IntentChanges, type IntentReason, type NotAdvertised, prefixKey } from '../../src/k8s/intent.js';
 
 interface IntentOptions {
   readonly gracefulShutdown?: boolean;
   readonly communities?: readonly number[];
-  readonly source?: string;
+  /** The service whose LoadBalancer IP wants it (`default/web` unless `range` is given). */
+  readonly service?: string;
+  /** A configured range that wants it, as the decision names it (`serviceClusterIPs 10.96.0.0/12`). */
+  readonly range?: string;
+}
+
+function reasonOf(o: IntentOptions): IntentReason {
+  if (o.range !== undefined) return { rule: 'service-cidr', kind: 'clusterIP', source: o.range };
+  const service = o.service ?? 'default/web';
+  return { rule: 'local-endpoint', kind: 'loadBalancer', service, source: `${service} loadBalancer` };
 }
 
 function intent(prefix: string, o: IntentOptions = {}): Intent {
   return {
     prefix: parsePrefix(prefix),
-    reasons: [{ rule: 'local-endpoint', source: o.source ?? 'default/web' }],
+    reasons: [reasonOf(o)],
     communities: o.communities ?? [],
     largeCommunities: [],
     gracefulShutdown: o.gracefulShutdown ?? false,
@@ -145,13 +154,13 @@ describe('window', () => {
 
   it('a change of reasons alone does not emit but shows in current', () => {
     const { clock, emits, smoother } = setup({ windowMs: 100, minIntervalMs: 1000 });
-    smoother.update(decision(intent('10.0.0.1/32', { source: 'default/web' })));
+    smoother.update(decision(intent('10.0.0.1/32', { service: 'default/web' })));
     clock.advance(100);
     expect(emits).toHaveLength(1);
-    smoother.update(decision(intent('10.0.0.1/32', { source: 'default/api' })));
+    smoother.update(decision(intent('10.0.0.1/32', { service: 'default/api' })));
     clock.advance(100);
     expect(emits).toHaveLength(1);
-    expect(smoother.current.intents[0]?.reasons).toEqual([{ rule: 'local-endpoint', source: 'default/api' }]);
+    expect(smoother.current.intents[0]?.reasons).toEqual([{ rule: 'local-endpoint', kind: 'loadBalancer', service: 'default/api', source: 'default/api loadBalancer' }]);
   });
 
   it('reordered communities are no change', () => {
@@ -256,7 +265,7 @@ describe('minimum interval', () => {
 
   it('shows a held withdrawal with its reason and the time left', () => {
     const { clock, emits, smoother } = setup({ windowMs: 0, minIntervalMs: 10_000 });
-    const web = intent('10.0.0.1/32', { source: 'default/web' });
+    const web = intent('10.0.0.1/32', { service: 'default/web' });
     const gone: NotAdvertised = { address: '10.0.0.1', source: 'default/web', reason: 'no-local-serving-endpoint' };
     smoother.update(decision(web));
     clock.advance(0);
@@ -273,7 +282,8 @@ describe('minimum interval', () => {
       gone,
       {
         address: '10.0.0.1',
-        source: 'default/web',
+        source: 'default/web loadBalancer',
+        services: ['default/web'],
         reason: 'held-down',
         detail: 'withdrawal held back 4.2 s (flapping; minimum interval 10 s)',
       },
@@ -286,7 +296,7 @@ describe('minimum interval', () => {
 
   it('shows a held advertisement in the not-advertised list', () => {
     const { clock, emits, smoother } = setup({ windowMs: 0, minIntervalMs: 1500 });
-    const v6 = intent('2001:db8::a/128', { source: 'default/api' });
+    const v6 = intent('2001:db8::a/128', { service: 'default/api' });
     smoother.update(decision(v6));
     clock.advance(0);
     smoother.update(decision());
@@ -299,7 +309,7 @@ describe('minimum interval', () => {
     expect(smoother.heldDown()).toEqual([{ prefix: parsePrefix('2001:db8::a/128'), wanted: 'advertise', until: 3000 }]);
     expect(smoother.current.intents).toEqual([]);
     expect(heldEntries(smoother.current)).toEqual([
-      { address: '2001:db8::a', source: 'default/api', reason: 'held-down', detail: 'advertisement held back 1.0 s (flapping; minimum interval 1.5 s)' },
+      { address: '2001:db8::a', source: 'default/api loadBalancer', services: ['default/api'], reason: 'held-down', detail: 'advertisement held back 1.0 s (flapping; minimum interval 1.5 s)' },
     ]);
     clock.advance(1000);
     expect(emits.at(-1)).toEqual({ at: 3000, routes: ['2001:db8::a/128'] });
@@ -308,11 +318,11 @@ describe('minimum interval', () => {
 
   it('names a held range in CIDR form', () => {
     const { clock, smoother } = setup({ windowMs: 0, minIntervalMs: 1000 });
-    smoother.update(decision(intent('10.96.0.0/12', { source: 'serviceClusterIPs 10.96.0.0/12' })));
+    smoother.update(decision(intent('10.96.0.0/12', { range: 'serviceClusterIPs 10.96.0.0/12' })));
     clock.advance(0);
     smoother.update(decision());
     clock.advance(0);
-    expect(heldEntries(smoother.current).map((n) => [n.address, n.source])).toEqual([['10.96.0.0/12', 'serviceClusterIPs 10.96.0.0/12']]);
+    expect(heldEntries(smoother.current).map((n) => [n.address, n.source, n.services])).toEqual([['10.96.0.0/12', 'serviceClusterIPs 10.96.0.0/12', []]]);
   });
 
   it('lets a graceful-shutdown toggle through at once: only announce/withdraw is limited', () => {

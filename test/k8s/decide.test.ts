@@ -12,9 +12,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Prefix, parsePrefix, formatPrefix } from '../../src/bgp/index.js';
+import { type Prefix, parsePrefix, formatPrefix, prefixContains } from '../../src/bgp/index.js';
 import type { ServiceCidrs } from '../../src/config/config.js';
-import { type DecisionInput, annotationProblems, decide, serviceAddresses } from '../../src/k8s/decide.js';
+import { type DecisionInput, annotationProblems, decide, serviceAddresses, serviceKey } from '../../src/k8s/decide.js';
 import { ServiceDecider } from '../../src/k8s/decider.js';
 import { projectEndpointSlice, projectNode, projectService } from '../../src/k8s/projection.js';
 import { type Decision, type Intent, prefixKey } from '../../src/k8s/intent.js';
@@ -944,7 +944,7 @@ describe('output form', () => {
   it('a Decision is plain data: the prefixes are the bgp Prefix shapes', () => {
     const d = decide(input({ serviceCidrs: cidrs({ clusterIPs: ['10.96.0.0/12', 'fd00:96::/108'] }) }));
     expect(d.intents.map((i) => i.prefix)).toEqual([parsePrefix('10.96.0.0/12'), parsePrefix('fd00:96::/108')]);
-    expect(d.intents[0]).toEqual({ prefix: parsePrefix('10.96.0.0/12'), reasons: [{ rule: 'service-cidr', source: 'serviceClusterIPs 10.96.0.0/12' }], communities: [], largeCommunities: [], gracefulShutdown: false });
+    expect(d.intents[0]).toEqual({ prefix: parsePrefix('10.96.0.0/12'), reasons: [{ rule: 'service-cidr', kind: 'clusterIP', source: 'serviceClusterIPs 10.96.0.0/12' }], communities: [], largeCommunities: [], gracefulShutdown: false });
   });
 
   it('annotationProblems names each skipped value, sorted by service', () => {
@@ -1078,6 +1078,54 @@ describe('properties', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("each reason's kind and service (what explain and the metrics read) agree with its rule, its words and the world", () => {
+    const FIELD = { clusterIP: 'serviceClusterIPs', externalIP: 'serviceExternalIPs', loadBalancer: 'serviceLoadBalancerIPs' } as const;
+    const RANGES = { clusterIP: 'clusterIPs', externalIP: 'externalIPs', loadBalancer: 'loadBalancerIPs' } as const;
+    // Local services with an address of every kind, so every kind of per-service route occurs.
+    const everyKindArb = crowdedArb.chain((w) =>
+      fc.record({
+        services: fc.tuple(...w.services.map(() => fc.tuple(fc.constantFrom('10.96.0.7', 'fd00:96::7'), fc.constantFrom('192.0.2.7', '2001:db8:e::7')))).map((extra) =>
+          w.services.map((svc, i) => {
+            const s = svc as Service;
+            const [cluster = '', external = ''] = extra[i] ?? [];
+            return { ...s, spec: { ...s.spec, clusterIPs: [cluster], externalIPs: [external] } };
+          }),
+        ),
+        slices: fc.constant(w.slices),
+        node: fc.constant(w.node),
+        config: fc.constant(w.config),
+      }),
+    );
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(fc.oneof(worldArb, crowdedArb, everyKindArb), (w) => {
+        // The worlds may name two services alike; the decision takes both.
+        const addressesOf = (key: string): string[] => (w.services as Service[]).filter((s) => serviceKey(s.metadata) === key).flatMap(serviceAddresses);
+        for (const i of run(w).intents) {
+          for (const r of i.reasons) {
+            if (r.rule === 'pod-cidr') {
+              expect([r.kind, r.service]).toEqual(['podCIDR', undefined]);
+            } else if (r.rule === 'service-cidr') {
+              expect(r.kind === 'podCIDR' ? undefined : FIELD[r.kind], r.source).toBe(r.source.split(' ')[0]);
+              expect(r.service).toBeUndefined();
+            } else {
+              seen.add(r.kind);
+              const address = formatPrefix(i.prefix).split('/')[0] ?? '';
+              expect(r.service, `${r.rule}: ${r.source}`).toBeDefined();
+              expect(r.source).toBe(`${r.service ?? ''} ${r.kind}`);
+              expect(addressesOf(r.service ?? '')).toContain(address);
+              // Advertised per service only inside a configured range of its own kind.
+              expect(r.kind === 'podCIDR' ? false : w.config.serviceCidrs[RANGES[r.kind]].some((range) => prefixContains(range, address)), `${r.source} ${address}`).toBe(true);
+            }
+          }
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    // The worlds hold per-service routes of every kind, so the branch above ran for each.
+    expect([...seen].sort()).toEqual(['clusterIP', 'externalIP', 'loadBalancer']);
   });
 
   it('never throws on anything at all in the object lists', () => {

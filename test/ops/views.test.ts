@@ -14,7 +14,7 @@ describe('explainView and the churn hold-down', () => {
   it('an advertisement held back is not advertised, and says so with the time left', () => {
     const decision: Decision = {
       intents: [],
-      notAdvertised: [{ address: '203.0.113.9', source: 'shop/web loadBalancer', reason: 'held-down', detail: 'advertisement held back 3.2 s (flapping; minimum interval 5 s)' }],
+      notAdvertised: [{ address: '203.0.113.9', source: 'shop/web loadBalancer', services: ['shop/web'], reason: 'held-down', detail: 'advertisement held back 3.2 s (flapping; minimum interval 5 s)' }],
     };
     expect(explainView('shop/web', ['203.0.113.9'], decision, none).addresses).toEqual([
       { address: '203.0.113.9', advertised: false, why: 'held-down: advertisement held back 3.2 s (flapping; minimum interval 5 s)' },
@@ -23,8 +23,8 @@ describe('explainView and the churn hold-down', () => {
 
   it('a withdrawal held back is still advertised, and the reason says it is held', () => {
     const decision: Decision = {
-      intents: [{ prefix: parsePrefix('203.0.113.9/32'), reasons: [{ rule: 'local-endpoint', source: 'shop/web loadBalancer' }], communities: [], largeCommunities: [], gracefulShutdown: false }],
-      notAdvertised: [{ address: '203.0.113.9', source: 'shop/web loadBalancer, shop/api loadBalancer', reason: 'held-down', detail: 'withdrawal held back 1.0 s (flapping; minimum interval 5 s)' }],
+      intents: [{ prefix: parsePrefix('203.0.113.9/32'), reasons: [{ rule: 'local-endpoint', kind: 'loadBalancer', service: 'shop/web', source: 'shop/web loadBalancer' }], communities: [], largeCommunities: [], gracefulShutdown: false }],
+      notAdvertised: [{ address: '203.0.113.9', source: 'shop/web loadBalancer, shop/api loadBalancer', services: ['shop/web', 'shop/api'], reason: 'held-down', detail: 'withdrawal held back 1.0 s (flapping; minimum interval 5 s)' }],
     };
     const [a] = explainView('shop/web', ['203.0.113.9'], decision, none).addresses;
     expect(a?.advertised).toBe(true);
