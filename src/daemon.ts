@@ -969,9 +969,9 @@ export class Daemon {
     }));
   }
 
-  /** The peer's Adj-RIB-In: what it sent, with the reason a route is not eligible. */
-  received(peerAddress: string): ReceivedRoute[] {
-    return this.rib.received(peerAddress);
+  /** The peer's Adj-RIB-In (or its paths for one prefix): what it sent, with the reason a route is not eligible. */
+  received(peerAddress: string, prefix?: Prefix): ReceivedRoute[] {
+    return this.rib.received(peerAddress, prefix);
   }
 
   /** Loc-RIB: every prefix with its candidate paths, best first. */
@@ -979,10 +979,11 @@ export class Daemon {
     return this.rib.routes(prefix);
   }
 
-  /** The peer's Adj-RIB-Out: what it holds from us. */
-  advertised(peerAddress: string): AdvertisedRoute[] {
+  /** The peer's Adj-RIB-Out (or its paths for one prefix): what it holds from us. */
+  advertised(peerAddress: string, prefix?: Prefix): AdvertisedRoute[] {
     const peer = this.peers.get(peerAddress);
-    return peer === undefined ? [] : this.rib.advertised(peer);
+    if (peer === undefined) return [];
+    return prefix === undefined ? this.rib.advertised(peer) : this.rib.advertisedAt(peer, prefix);
   }
 
   session(peerAddress: string): Session | undefined {

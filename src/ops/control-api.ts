@@ -3,12 +3,12 @@
  * views, or passed to drain and refresh. Only the request's words are handled here: which peer,
  * which prefix, which view; what the answer holds is the daemon's and views.ts's.
  */
-import { type Prefix, formatPrefix, normalizeAddress, parsePrefix } from '../bgp/index.js';
+import { type Prefix, normalizeAddress, parsePrefix } from '../bgp/index.js';
 import type { NodeConfig } from '../config/config.js';
 import type { LocRibEntry, ReceivedRoute } from '../rib/rib.js';
 import type { AdvertisedRoute } from '../rib/update-group.js';
 import { ControlError, type ControlHandler } from './control.js';
-import { type ExplainView, type Json, type RouteView, type StatusView, advertisedView, configView, locRibView, receivedView } from './views.js';
+import { type ExplainView, type Json, type StatusView, advertisedView, configView, locRibView, receivedView } from './views.js';
 
 /** What the control API needs of a running daemon. */
 export interface ControlTarget {
@@ -18,8 +18,8 @@ export interface ControlTarget {
   /** Configured peers by address. */
   hasPeer(address: string): boolean;
   peerAddresses(): string[];
-  received(peerAddress: string): ReceivedRoute[];
-  advertised(peerAddress: string): AdvertisedRoute[];
+  received(peerAddress: string, prefix?: Prefix): ReceivedRoute[];
+  advertised(peerAddress: string, prefix?: Prefix): AdvertisedRoute[];
   routes(prefix?: Prefix): LocRibEntry[];
   drain(peerAddress: string | undefined, waitSeconds: number, reason: string): Promise<void>;
   requestRefresh(peerAddress: string): string[];
@@ -38,14 +38,13 @@ export function controlApi(d: ControlTarget): Record<string, ControlHandler> {
     '/v1/routes': (q) => {
       const view = q.get('view') ?? 'loc-rib';
       const prefix = prefixOf(q.get('prefix'));
-      const keep = (r: RouteView): boolean => prefix === undefined || r.prefix === formatPrefix(prefix);
       if (view === 'received') {
         const peer = peerOf(q);
-        return receivedView(peer, d.received(peer)).filter(keep) as unknown as Json;
+        return receivedView(peer, d.received(peer, prefix)) as unknown as Json;
       }
       if (view === 'advertised') {
         const peer = peerOf(q);
-        return advertisedView(peer, d.advertised(peer)).filter(keep) as unknown as Json;
+        return advertisedView(peer, d.advertised(peer, prefix)) as unknown as Json;
       }
       if (view !== 'loc-rib') throw new ControlError(400, `no view ${view} (loc-rib, received, advertised)`);
       const all = locRibView(d.routes(prefix));

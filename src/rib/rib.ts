@@ -782,28 +782,17 @@ export class Rib {
   // -----------------------------------------------------------------------------------------------
   // Views (CLI, tests): walks, never on the hot path
 
-  received(peerAddress: string): ReceivedRoute[] {
+  /** The peer's Adj-RIB-In, or only its paths for `prefix` (one lookup, not a walk). */
+  received(peerAddress: string, prefix?: Prefix): ReceivedRoute[] {
     const src = this.peers.get(peerAddress);
     if (src === undefined) return [];
     const out: ReceivedRoute[] = [];
-    for (const trie of Object.values(this.tries)) {
-      for (const [, dest] of trie.entries()) {
-        const stale = src.stale[dest.afi === Afi.Ipv4 ? 0 : 1]?.get(dest);
-        for (const r of dest.routes) {
-          if (r.source !== src.route) continue;
-          out.push({
-            prefix: withPathId(dest, r.pathId === 0 ? undefined : r.pathId),
-            attributes: r.received,
-            ...(r.received === r.attributes ? {} : { imported: r.attributes }),
-            nextHop: r.nextHop,
-            ...(r.linkLocalNextHop === undefined ? {} : { linkLocalNextHop: r.linkLocalNextHop }),
-            ...(r.pathId === 0 ? {} : { pathId: r.pathId }),
-            ...(r.ineligible === undefined ? {} : { ineligible: r.ineligible }),
-            ...(stale?.includes(r.pathId) === true ? { stale: true as const } : {}),
-          });
-        }
-      }
+    if (prefix !== undefined) {
+      const dest = this.tries[prefix.afi].get(prefix);
+      if (dest !== undefined) receivedAt(src, dest, out);
+      return out;
     }
+    for (const trie of Object.values(this.tries)) for (const [, dest] of trie.entries()) receivedAt(src, dest, out);
     return out;
   }
 
@@ -856,3 +845,20 @@ function usableNextHop(nh: string): boolean {
   return a !== 0 && a !== 0xffffffff && (a >>> 28) !== MULTICAST_V4 >>> 28;
 }
 
+/** The source's paths at one destination, as its Adj-RIB-In shows them. */
+function receivedAt(src: Source, dest: Destination, out: ReceivedRoute[]): void {
+  const stale = src.stale[dest.afi === Afi.Ipv4 ? 0 : 1]?.get(dest);
+  for (const r of dest.routes) {
+    if (r.source !== src.route) continue;
+    out.push({
+      prefix: withPathId(dest, r.pathId === 0 ? undefined : r.pathId),
+      attributes: r.received,
+      ...(r.received === r.attributes ? {} : { imported: r.attributes }),
+      nextHop: r.nextHop,
+      ...(r.linkLocalNextHop === undefined ? {} : { linkLocalNextHop: r.linkLocalNextHop }),
+      ...(r.pathId === 0 ? {} : { pathId: r.pathId }),
+      ...(r.ineligible === undefined ? {} : { ineligible: r.ineligible }),
+      ...(stale?.includes(r.pathId) === true ? { stale: true as const } : {}),
+    });
+  }
+}

@@ -108,6 +108,12 @@ describe('kbgp CLI over the control socket', () => {
     expect(advertised[0]?.paths[0]?.from).toBe(`to ${PEER}`);
     const received = await call<RouteView[]>(socket, `/v1/routes?view=received&peer=${PEER}&prefix=10.15.1.0`);
     expect(received).toEqual([]);
+    // One prefix of each view: that prefix's entry, nothing else.
+    const receivedOne = await call<RouteView[]>(socket, `/v1/routes?view=received&peer=${PEER}&prefix=10.15.1.0%2F24`);
+    expect(receivedOne.map((r) => [r.prefix, r.paths.map((p) => p.nextHop)])).toEqual([['10.15.1.0/24', ['192.0.2.1']]]);
+    const advertisedOne = await call<RouteView[]>(socket, `/v1/routes?view=advertised&peer=${PEER}&prefix=203.0.113.77%2F32`);
+    expect(advertisedOne).toEqual(advertised.filter((r) => r.prefix === '203.0.113.77/32'));
+    expect(advertisedOne).toHaveLength(1);
     await expect(call(socket, '/v1/routes?view=received')).rejects.toThrow('which peer? (peer=ADDRESS)');
     await expect(call(socket, '/v1/routes?view=advertised&peer=192.0.2.99')).rejects.toThrow('no peer 192.0.2.99');
     await expect(call(socket, '/v1/routes?prefix=10.1.2.3/99')).rejects.toThrow(CliError);

@@ -401,6 +401,13 @@ function checkMember(r: Rib, m: Member, policy: ExportPolicy, addPath: boolean):
   expect(size.ipv4 + size.ipv6).toBe(m.table.size);
   if (!addPath) for (const key of m.table.keys()) expect(key).not.toContain('#');
   else for (const key of m.table.keys()) expect(key).toMatch(/#\d+$/);
+  // One prefix's view (`kbgp routes --advertised/--received PREFIX`, a lookup) is the whole
+  // view's entries for that prefix, every path of it; a prefix nobody holds gives nothing.
+  const at = (p: Prefix) => (x: { prefix: Prefix }): boolean => formatPrefix(x.prefix) === formatPrefix(p);
+  for (const p of [...r.routes().map((e) => e.prefix), parsePrefix('198.51.100.0/24')]) {
+    expect(r.advertisedAt(m, p)).toEqual(r.advertised(m).filter(at(p)));
+    for (const name of PEER_NAMES) expect(r.received(PEERS[name].address, p)).toEqual(r.received(PEERS[name].address).filter(at(p)));
+  }
 }
 
 /**
