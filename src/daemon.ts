@@ -25,6 +25,7 @@ import type { Server as HttpServer } from 'node:http';
 import { type Readiness, startOpsServer } from './ops/http.js';
 import { type Metrics, type MetricsView, createMetrics } from './ops/metrics.js';
 import { startControlServer } from './ops/control.js';
+import { bindProblem, listenOn } from './ops/listen.js';
 import { controlApi } from './ops/control-api.js';
 import { type ExplainView, type StatusView, explainView, peerTypeName, lastErrorView, negotiatedView, wallTime } from './ops/views.js';
 
@@ -131,14 +132,6 @@ function rangesOf(c: NodeConfig): Prefix[] {
   const ranges = new Map<string, Prefix>();
   for (const p of [...s.clusterIPs, ...s.externalIPs, ...s.loadBalancerIPs]) ranges.set(formatPrefix(p), p);
   return [...ranges.values()];
-}
-
-/** Why a listener could not bind, in an operator's words. */
-function bindProblem(e: NodeJS.ErrnoException): string {
-  if (e.code === 'EADDRINUSE') return 'the port is in use';
-  if (e.code === 'EACCES') return 'no permission to bind (ports below 1024 need CAP_NET_BIND_SERVICE)';
-  if (e.code === 'EADDRNOTAVAIL') return 'the address is not on this host';
-  return e.message;
 }
 
 /**
@@ -801,14 +794,11 @@ export class Daemon {
   private async listen(address: string, first: ReturnType<Server['address']> | undefined): Promise<Server> {
     const port = first !== undefined && first !== null && typeof first === 'object' ? first.port : this.config.listenPort;
     const server = createServer((socket) => this.incoming(socket));
-    await new Promise<void>((resolve, reject) => {
-      const failed = (e: NodeJS.ErrnoException): void => reject(new Error(`cannot listen on ${address} port ${port}: ${bindProblem(e)}`));
-      server.once('error', failed);
-      server.listen({ host: address, port }, () => {
-        server.off('error', failed);
-        resolve();
-      });
-    });
+    try {
+      await listenOn(server, { host: address, port });
+    } catch (e) {
+      throw new Error(`cannot listen on ${address} port ${port}: ${bindProblem(e)}`);
+    }
     server.on('error', (e) => this.deps.logger.error({ err: e, address }, 'listener error'));
     return server;
   }
@@ -837,11 +827,7 @@ export class Daemon {
     const m = this.config.metricsAddress;
     if (m !== undefined) {
       this.metrics = createMetrics(this.metricsView());
-      try {
-        this.ops = await startOpsServer(m.host, m.port, { registry: this.metrics.registry, readiness: () => this.readiness() });
-      } catch (e) {
-        throw new Error(`cannot serve metrics on ${m.host} port ${m.port} (KbgpConfiguration metricsAddress): ${bindProblem(e as NodeJS.ErrnoException)}`);
-      }
+      this.ops = await startOpsServer(m.host, m.port, { registry: this.metrics.registry, readiness: () => this.readiness() });
       this.deps.logger.info({ address: m.host, port: m.port }, 'serving /metrics, /healthz, /readyz');
     }
     if (this.deps.controlSocket !== undefined) {

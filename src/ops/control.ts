@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { type IncomingMessage, type Server, type ServerResponse, createServer as createHttpServer } from 'node:http';
 import { dirname } from 'node:path';
+import { listenOn } from './listen.js';
 import type { Json } from './views.js';
 
 export class ControlError extends Error {
@@ -55,13 +56,7 @@ export async function startControlServer(path: string, handlers: Readonly<Record
         (err: unknown) => reply(err instanceof ControlError ? err.status : 500, { error: err instanceof Error ? err.message : String(err) }),
       );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, path);
   chmodSync(path, 0o600);
   server.on('close', () => {
     try {

@@ -5,6 +5,7 @@
  */
 import { type Server, createServer } from 'node:http';
 import type { Registry } from 'prom-client';
+import { bindProblem, listenOn } from './listen.js';
 
 export interface Readiness {
   readonly ready: boolean;
@@ -38,12 +39,10 @@ export async function startOpsServer(host: string, port: number, e: OpsEndpoints
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz, /readyz\n');
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  try {
+    await listenOn(server, { host, port });
+  } catch (err) {
+    throw new Error(`cannot serve metrics on ${host} port ${port} (KbgpConfiguration metricsAddress): ${bindProblem(err)}`);
+  }
   return server;
 }
