@@ -5,11 +5,11 @@
  * configuration), a cidr of the other family, operations on a Reject rule.
  */
 import { Afi, type LargeCommunity, formatPrefix, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
-import type { BgpFilter, FilterOperation, FilterRule, MatchOperator } from '../rib/filter.js';
+import type { BgpFilter, FilterOperation, FilterRule } from '../rib/filter.js';
 import { ConfigError, type Fields, type Json, asNumberValue } from './fields.js';
+import { FILTER_ACTIONS, MATCH_OPERATORS, MATCH_SOURCES, PEER_TYPES } from './schema.js';
 
 const LISTS = ['exportV4', 'importV4', 'exportV6', 'importV6'] as const;
-const MATCH_OPERATORS: readonly MatchOperator[] = ['In', 'NotIn', 'Equal', 'NotEqual'];
 
 type Community = { readonly standard: number } | { readonly large: LargeCommunity };
 
@@ -21,8 +21,7 @@ export function parseBgpFilter(name: string, spec: Fields): BgpFilter {
 }
 
 function rule(r: Fields, afi: Afi): FilterRule {
-  const action = r.requiredString('action');
-  if (action !== 'Accept' && action !== 'Reject') throw r.error('action', `${JSON.stringify(action)} is not Accept or Reject`);
+  const action = r.requiredOneOf('action', FILTER_ACTIONS);
   const out: { -readonly [K in keyof FilterRule]: FilterRule[K] } = { action };
   const maxLength = afi === Afi.Ipv4 ? 32 : 128;
   const family = afi === Afi.Ipv4 ? 'IPv4' : 'IPv6';
@@ -37,11 +36,10 @@ function rule(r: Fields, afi: Afi): FilterRule {
     if (cidr.afi !== afi) throw r.error('cidr', `${text} is not an ${family} prefix, in an ${family} rule list`);
     out.cidr = cidr;
   }
-  const op = r.string('matchOperator');
-  if (op !== undefined && !MATCH_OPERATORS.includes(op as MatchOperator)) throw r.error('matchOperator', `${JSON.stringify(op)} is not one of ${MATCH_OPERATORS.join(', ')}`);
+  const op = r.oneOf('matchOperator', MATCH_OPERATORS);
   if (out.cidr !== undefined && op === undefined) throw r.error('matchOperator', 'is required with cidr');
   if (out.cidr === undefined && op !== undefined) throw r.error('cidr', 'is required with matchOperator');
-  if (op !== undefined) out.matchOperator = op as MatchOperator;
+  if (op !== undefined) out.matchOperator = op;
   if (r.has('prefixLength')) {
     const p = r.object('prefixLength');
     const min = p.integer('min', 0, maxLength);
@@ -53,13 +51,11 @@ function rule(r: Fields, afi: Afi): FilterRule {
     if (lo > hi) throw r.error('prefixLength', `selects no prefix of ${formatPrefix(out.cidr)} (lengths ${lo}..${hi}); BIRD refuses such a range`);
     out.prefixLength = { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) };
   }
-  const source = r.string('source');
-  if (source !== undefined && source !== 'RemotePeers') throw r.error('source', `${JSON.stringify(source)} is not RemotePeers`);
+  const source = r.oneOf('source', MATCH_SOURCES);
   if (source !== undefined) out.source = source;
   const iface = r.string('interface');
   if (iface !== undefined) out.interface = iface;
-  const peerType = r.string('peerType');
-  if (peerType !== undefined && peerType !== 'eBGP' && peerType !== 'iBGP') throw r.error('peerType', `${JSON.stringify(peerType)} is not eBGP or iBGP`);
+  const peerType = r.oneOf('peerType', PEER_TYPES);
   if (peerType !== undefined) out.peerType = peerType;
   if (r.has('communities')) {
     const c = r.object('communities');

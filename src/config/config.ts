@@ -16,7 +16,21 @@ import type { OriginatedRoute, PrefixAdvertisement } from '../rib/origination.js
 import { parseBgpFilter } from './bgp-filter.js';
 import { parseSelector } from './selector.js';
 import { ConfigError, Fields, type Json, asNumberValue, parseDuration } from './fields.js';
-import { DOCUMENT, KINDS, PER_NODE_BGP_CONFIGURATION, kindSpec } from './schema.js';
+import {
+  ADD_PATH_SETTINGS,
+  BIND_MODES,
+  CALICO_RESOURCES,
+  CLUSTER_SOURCES,
+  DOCUMENT,
+  KINDS,
+  LOAD_BALANCER_AGGREGATIONS,
+  LOG_SEVERITIES,
+  NEXT_HOP_MODES,
+  PER_NODE_BGP_CONFIGURATION,
+  REVERSE_PEERINGS,
+  SOURCE_ADDRESSES,
+  kindSpec,
+} from './schema.js';
 
 
 export interface PeerConfig {
@@ -62,7 +76,7 @@ export interface MaxPrefixes {
   readonly warningOnly: boolean;
 }
 
-export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+export type NextHopMode = (typeof NEXT_HOP_MODES)[number];
 
 /**
  * The service ranges of BGPConfiguration: advertised from every node, allow-lists for external and
@@ -103,7 +117,7 @@ export interface GracefulRestartTimes {
 /** KbgpConfiguration spec.cluster: where the cluster's state and Calico's resources come from. */
 export interface ClusterSettings {
   /** Services, EndpointSlices and this Node: none, the Kubernetes API, or a directory of manifests (`kbgp run` flags override). */
-  readonly source: 'None' | 'Kubernetes' | 'Manifests';
+  readonly source: (typeof CLUSTER_SOURCES)[number];
   /** With Kubernetes: a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster). */
   readonly kubeconfig?: string;
   /** With Manifests: the directory. */
@@ -112,11 +126,11 @@ export interface ClusterSettings {
    * BGPConfiguration, BGPPeer, BGPFilter and the Nodes: from this file, or live from the cluster
    * (crd.projectcalico.org/v1 and the Nodes' Calico annotations), as Calico itself reads them.
    */
-  readonly calicoResources: 'File' | 'Cluster';
+  readonly calicoResources: (typeof CALICO_RESOURCES)[number];
 }
 
 export type { PrefixAdvertisement };
-export type AddPathSetting = 'Both' | 'Receive' | 'Send' | 'Off';
+export type AddPathSetting = (typeof ADD_PATH_SETTINGS)[number];
 
 export interface NodeConfig {
   readonly nodeName: string;
@@ -333,12 +347,10 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
       loadBalancerIPs: cidrList(global.spec, 'serviceLoadBalancerIPs'),
       aggregation: true,
     };
-    const aggregation = global.spec.string('serviceLoadBalancerAggregation') ?? 'Enabled';
-    if (aggregation !== 'Enabled' && aggregation !== 'Disabled') throw global.spec.error('serviceLoadBalancerAggregation', `${JSON.stringify(aggregation)} is not Enabled or Disabled`);
+    const aggregation = global.spec.oneOf('serviceLoadBalancerAggregation', LOAD_BALANCER_AGGREGATIONS) ?? 'Enabled';
     serviceCidrs = { ...serviceCidrs, aggregation: aggregation === 'Enabled' };
     meshEnabled = global.spec.boolean('nodeToNodeMeshEnabled') ?? meshEnabled;
-    const bind = global.spec.string('bindMode') ?? 'None';
-    if (bind !== 'None' && bind !== 'NodeIP') throw global.spec.error('bindMode', `${JSON.stringify(bind)} is not None or NodeIP`);
+    const bind = global.spec.oneOf('bindMode', BIND_MODES) ?? 'None';
     bindNodeIp = bind === 'NodeIP';
     global.spec.done();
   }
@@ -441,8 +453,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
       const peer = p.requiredString('peer');
       const holdTime = parseDuration(p, 'holdTime');
       if (holdTime !== undefined && holdTime !== 0 && holdTime < 3) throw p.error('holdTime', 'must be 0 or at least 3 seconds (RFC 4271 §4.2)');
-      const addPath = p.string('addPath');
-      if (addPath !== undefined && !ADD_PATH_SETTINGS.includes(addPath as AddPathSetting)) throw p.error('addPath', `${JSON.stringify(addPath)} is not one of ${ADD_PATH_SETTINGS.join(', ')}`);
+      const addPath = p.oneOf('addPath', ADD_PATH_SETTINGS);
       let maxPrefixes: MaxPrefixes | undefined;
       if (p.has('maxPrefixes')) {
         const m = p.object('maxPrefixes');
@@ -454,7 +465,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
       peerSettings.set(peer, {
         passive: p.boolean('passive') ?? false,
         ...(holdTime === undefined ? {} : { holdTime }),
-        ...(addPath === undefined ? {} : { addPath: addPath as AddPathSetting }),
+        ...(addPath === undefined ? {} : { addPath }),
         ...(maxPrefixes === undefined ? {} : { maxPrefixes }),
         at: p.at('peer'),
       });
@@ -529,8 +540,8 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   };
   for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
     const s = d.spec;
-    const reverse = s.string('reversePeering') ?? 'Auto';
-    if (reverse !== 'Auto' && reverse !== 'Manual') throw s.error('reversePeering', `${JSON.stringify(reverse)} is not Auto or Manual`);
+    // Checked on every BGPPeer here; the reverse peerings below act on it.
+    s.oneOf('reversePeering', REVERSE_PEERINGS);
     const scope = s.string('node');
     const nodeSelector = selector(s, 'nodeSelector');
     if (scope !== undefined && nodeSelector !== undefined) throw s.error('nodeSelector', 'cannot be combined with node');
@@ -553,11 +564,9 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
       }
     }
     const keepaliveTime = parseDuration(s, 'keepaliveTime');
-    const source = s.string('sourceAddress') ?? 'UseNodeIP';
-    if (source !== 'UseNodeIP' && source !== 'None') throw s.error('sourceAddress', `${JSON.stringify(source)} is not UseNodeIP or None`);
+    const source = s.oneOf('sourceAddress', SOURCE_ADDRESSES) ?? 'UseNodeIP';
     const localAsNumber = asNumber(s, 'localASNumber');
-    const mode = s.string('nextHopMode');
-    if (mode !== undefined && !NEXT_HOP_MODES.includes(mode as NextHopMode)) throw s.error('nextHopMode', `${JSON.stringify(mode)} is not one of ${NEXT_HOP_MODES.join(', ')}`);
+    const mode = s.oneOf('nextHopMode', NEXT_HOP_MODES);
     const keepOriginal = s.boolean('keepOriginalNextHop');
     if (keepOriginal !== undefined && mode !== undefined) throw s.error('keepOriginalNextHop', 'cannot be combined with nextHopMode');
     const allowedLocalAs = s.integer('numAllowedLocalASNumbers', 0, 10) ?? 0;
@@ -580,7 +589,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
       // counts too: on one host's loopback, two speakers share an address.
       if ((address === ipv4Address || address === ipv6Address) && port === listenPort) continue;
       const ebgp = remoteAs !== (localAsNumber ?? nodeAs);
-      const nextHopMode: NextHopMode = (mode as NextHopMode | undefined) ?? (keepOriginal === true && ebgp ? 'Keep' : 'Auto');
+      const nextHopMode: NextHopMode = mode ?? (keepOriginal === true && ebgp ? 'Keep' : 'Auto');
       const routeReflectorClient = reflects(!ebgp, otherNodes.find((n) => n.ipv4 === address || n.ipv6 === address)?.clusterId);
       const nodeIp = isIP(address) === 4 ? ipv4Address : ipv6Address;
       peers.push({
@@ -611,7 +620,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
     const s = d.spec;
     const picks = selector(s, 'peerSelector');
-    if (picks === undefined || (s.string('reversePeering') ?? 'Auto') !== 'Auto' || !picks(ownLabels)) continue;
+    if (picks === undefined || (s.oneOf('reversePeering', REVERSE_PEERINGS) ?? 'Auto') !== 'Auto' || !picks(ownLabels)) continue;
     const scope = s.string('node');
     const nodeSelector = selector(s, 'nodeSelector');
     const present = new Set(peers.map((p) => p.address));
@@ -735,10 +744,8 @@ function advertisements(spec: Fields, names: ReadonlyMap<string, Community>): Pr
 }
 
 function clusterSettings(c: Fields): ClusterSettings {
-  const source = c.string('source') ?? 'None';
-  if (source !== 'None' && source !== 'Kubernetes' && source !== 'Manifests') throw c.error('source', `${JSON.stringify(source)} is not None, Kubernetes or Manifests`);
-  const calicoResources = c.string('calicoResources') ?? 'File';
-  if (calicoResources !== 'File' && calicoResources !== 'Cluster') throw c.error('calicoResources', `${JSON.stringify(calicoResources)} is not File or Cluster`);
+  const source = c.oneOf('source', CLUSTER_SOURCES) ?? 'None';
+  const calicoResources = c.oneOf('calicoResources', CALICO_RESOURCES) ?? 'File';
   const kubeconfig = c.string('kubeconfig');
   const manifests = c.string('manifests');
   if (kubeconfig !== undefined && source !== 'Kubernetes') throw c.error('kubeconfig', 'needs source Kubernetes');
@@ -749,25 +756,19 @@ function clusterSettings(c: Fields): ClusterSettings {
   return { source, calicoResources, ...(kubeconfig === undefined ? {} : { kubeconfig }), ...(manifests === undefined ? {} : { manifests }) };
 }
 
-const NEXT_HOP_MODES: readonly NextHopMode[] = ['Auto', 'Self', 'Keep'];
-const ADD_PATH_SETTINGS: readonly AddPathSetting[] = ['Both', 'Receive', 'Send', 'Off'];
-
-/** Calico's logSeverityScreen values, and the pino level each is. */
-const LOG_LEVELS: ReadonlyMap<string, string> = new Map([
-  ['Debug', 'debug'],
-  ['Info', 'info'],
-  ['Warning', 'warn'],
-  ['Error', 'error'],
-  ['Fatal', 'fatal'],
-]);
+/** The pino level of each of Calico's logSeverityScreen values. */
+const LOG_LEVELS: Readonly<Record<(typeof LOG_SEVERITIES)[number], string>> = {
+  Debug: 'debug',
+  Info: 'info',
+  Warning: 'warn',
+  Error: 'error',
+  Fatal: 'fatal',
+};
 
 /** BGPConfiguration logSeverityScreen as a pino level (pino has no `warning`: it would throw at start). */
 function logSeverity(f: Fields): string | undefined {
-  const v = f.string('logSeverityScreen');
-  if (v === undefined) return undefined;
-  const level = LOG_LEVELS.get(v);
-  if (level === undefined) throw f.error('logSeverityScreen', `${JSON.stringify(v)} is not one of ${[...LOG_LEVELS.keys()].join(', ')}`);
-  return level;
+  const v = f.oneOf('logSeverityScreen', LOG_SEVERITIES);
+  return v === undefined ? undefined : LOG_LEVELS[v];
 }
 
 /** Node spec.bgp.routeReflectorClusterID: a dotted quad, as Calico requires. */

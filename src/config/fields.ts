@@ -88,6 +88,12 @@ export class Fields {
   }
 
   string(field: string): string | undefined {
+    // Read as free text, an enum field would take any value: only `oneOf` checks it.
+    if (this.spec(field).values !== undefined) throw new SchemaDriftError(this.document, this.at(field), 'read as free text, but the schema gives it values (read it with oneOf)');
+    return this.text(field);
+  }
+
+  private text(field: string): string | undefined {
     const v = this.raw(field);
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'string') throw this.error(field, `must be a string, not ${JSON.stringify(v)}`);
@@ -98,6 +104,38 @@ export class Fields {
     const v = this.string(field);
     if (v === undefined || v === '') throw this.error(field, 'is required');
     return v;
+  }
+
+  /**
+   * An enum field: one of `values`, case-sensitive, as that type. The caller passes the list it
+   * narrows to; it must be the schema's own, so what is accepted and what the reference says stay
+   * one list.
+   */
+  oneOf<T extends string>(field: string, values: readonly T[]): T | undefined {
+    this.enumValues(field, values);
+    const v = this.text(field);
+    return v === undefined ? undefined : this.member(field, v, values);
+  }
+
+  requiredOneOf<T extends string>(field: string, values: readonly T[]): T {
+    this.enumValues(field, values);
+    const v = this.text(field);
+    if (v === undefined || v === '') throw this.error(field, 'is required');
+    return this.member(field, v, values);
+  }
+
+  private enumValues(field: string, values: readonly string[]): void {
+    const listed = this.spec(field).values;
+    if (listed === undefined) throw new SchemaDriftError(this.document, this.at(field), 'read as one of values, but the schema gives it none');
+    if (listed.length !== values.length || listed.some((x, i) => x !== values[i])) {
+      throw new SchemaDriftError(this.document, this.at(field), `read as one of ${values.join(', ')}, but the schema's values are ${listed.join(', ')}`);
+    }
+  }
+
+  private member<T extends string>(field: string, v: string, values: readonly T[]): T {
+    const found = values.find((x) => x === v);
+    if (found === undefined) throw this.error(field, `${JSON.stringify(v)} is not one of ${values.join(', ')}`);
+    return found;
   }
 
   integer(field: string, min: number, max: number, what = `an integer ${min}..${max}`): number | undefined {

@@ -9,6 +9,8 @@
  * - Each honoured field has an `example` that test/config/schema.test.ts sets, alone, in a valid
  *   configuration: a listed field the parser never reads fails that test.
  * - reference.ts renders the tables (`npm run docs` writes them into README.md).
+ * - An enum field's `values` are the one list of what it accepts: `Fields.oneOf` checks against
+ *   them and its `type` words are made from them (`oneOf` below), so the two cannot disagree.
  *
  * Types and defaults are words for people; the parser checks values.
  */
@@ -18,6 +20,8 @@ export interface FieldSpec {
   readonly name: string;
   /** The value's type, in words: `duration`, `integer 1..65535`, `` `Auto`, `Self` or `Keep` ``. */
   readonly type: string;
+  /** An enum: the only values accepted, case-sensitive as Calico's; `type` is their words (`oneOf`). */
+  readonly values?: readonly string[];
   /** The value when unset, in words; absent: the field is optional and unset means none. */
   readonly default?: string;
   /** A document without it is refused. */
@@ -64,6 +68,30 @@ const PREFIX = 'prefix (`10.96.0.0/12`, `fd00::/108`), no host bits';
 const SELECTOR = "Calico selector (`rack == 'r1'`, `all()`)";
 const SECRET_REF = 'secretKeyRef `{name, key}`';
 
+/*
+ * Each enum's one list of values: the parser hands the same list to `Fields.oneOf`, which holds
+ * it to the schema's and gives the value back typed as one of them.
+ */
+export const LOG_SEVERITIES = ['Debug', 'Info', 'Warning', 'Error', 'Fatal'] as const;
+export const LOAD_BALANCER_AGGREGATIONS = ['Enabled', 'Disabled'] as const;
+export const BIND_MODES = ['None', 'NodeIP'] as const;
+const PROGRAM_CLUSTER_ROUTES = ['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'] as const;
+export const REVERSE_PEERINGS = ['Auto', 'Manual'] as const;
+export const SOURCE_ADDRESSES = ['UseNodeIP', 'None'] as const;
+export const NEXT_HOP_MODES = ['Auto', 'Self', 'Keep'] as const;
+export const FILTER_ACTIONS = ['Accept', 'Reject'] as const;
+export const MATCH_OPERATORS = ['In', 'NotIn', 'Equal', 'NotEqual'] as const;
+export const MATCH_SOURCES = ['RemotePeers'] as const;
+export const PEER_TYPES = ['eBGP', 'iBGP'] as const;
+export const ADD_PATH_SETTINGS = ['Both', 'Receive', 'Send', 'Off'] as const;
+export const CLUSTER_SOURCES = ['None', 'Kubernetes', 'Manifests'] as const;
+export const CALICO_RESOURCES = ['File', 'Cluster'] as const;
+
+/** An enum field's `values`, and its `type` made from them. */
+function oneOf(values: readonly string[]): Pick<FieldSpec, 'type' | 'values'> {
+  return { type: wordList(values.map((v) => `\`${v}\``), 'or'), values };
+}
+
 const CIDR_ITEM: ObjectSpec = [{ name: 'cidr', type: PREFIX, required: true, description: 'The range.', example: '10.96.0.0/12' }];
 
 const BGP_CONFIGURATION: ObjectSpec = [
@@ -76,7 +104,7 @@ const BGP_CONFIGURATION: ObjectSpec = [
     description: 'The TCP port kbgp listens on, and the port of every peer given without one (a `peerIP` without a port, peerSelector and mesh peerings).',
     example: 1790,
   },
-  { name: 'logSeverityScreen', type: '`Debug`, `Info`, `Warning`, `Error` or `Fatal`', default: '`Info`', perNode: true, description: 'The log level (`kbgp run --log-level` overrides it).', example: 'Warning' },
+  { name: 'logSeverityScreen', ...oneOf(LOG_SEVERITIES), default: '`Info`', perNode: true, description: 'The log level (`kbgp run --log-level` overrides it).', example: 'Warning' },
   {
     name: 'nodeToNodeMeshEnabled',
     type: 'boolean',
@@ -124,19 +152,19 @@ const BGP_CONFIGURATION: ObjectSpec = [
   },
   {
     name: 'serviceLoadBalancerAggregation',
-    type: '`Enabled` or `Disabled`',
+    ...oneOf(LOAD_BALANCER_AGGREGATIONS),
     default: '`Enabled`',
     description: '`Disabled`: a /32 (/128) per load-balancer IP from every node while the service has a serving endpoint anywhere, instead of the range.',
     example: 'Disabled',
   },
-  { name: 'bindMode', type: '`None` or `NodeIP`', default: '`None`', description: 'Where BGP listens: `None`, every address; `NodeIP`, only the Node\'s `ipv4Address` and `ipv6Address` (one listener each). A KbgpConfiguration `listenAddress` overrides it.', example: 'NodeIP' },
+  { name: 'bindMode', ...oneOf(BIND_MODES), default: '`None`', description: 'Where BGP listens: `None`, every address; `NodeIP`, only the Node\'s `ipv4Address` and `ipv6Address` (one listener each). A KbgpConfiguration `listenAddress` overrides it.', example: 'NodeIP' },
   { name: 'nodeMeshPassword', type: SECRET_REF, description: 'Calico: TCP MD5 password of mesh sessions.', refused: MD5 },
   { name: 'ignoredInterfaces', type: 'list of interface globs', description: 'Calico: interfaces BIRD leaves out of its direct routes.', refused: NO_KERNEL_ROUTES },
   { name: 'localWorkloadPeeringIPV4', type: 'IPv4 address', description: 'Calico: the address for BGPPeer `localWorkloadSelector` sessions.', refused: NOT_YET },
   { name: 'localWorkloadPeeringIPV6', type: 'IPv6 address', description: 'Calico: the address for BGPPeer `localWorkloadSelector` sessions.', refused: NOT_YET },
   { name: 'ipv4NormalRoutePriority', type: 'integer 1..2147483646', description: 'Calico: the kernel priority of the routes BIRD programs.', refused: NO_KERNEL_ROUTES },
   { name: 'ipv6NormalRoutePriority', type: 'integer 1..2147483646', description: 'Calico: the kernel priority of the routes BIRD programs.', refused: NO_KERNEL_ROUTES },
-  { name: 'programClusterRoutes', type: '`Enabled`, `Disabled`, `EnabledIPIPOnly` or `EnabledNoEncapOnly`', description: 'Calico: whether BIRD or Felix programs cluster routes.', refused: NO_KERNEL_ROUTES },
+  { name: 'programClusterRoutes', ...oneOf(PROGRAM_CLUSTER_ROUTES), description: 'Calico: whether BIRD or Felix programs cluster routes.', refused: NO_KERNEL_ROUTES },
 ];
 
 const BGP_PEER: ObjectSpec = [
@@ -158,7 +186,7 @@ const BGP_PEER: ObjectSpec = [
   },
   {
     name: 'reversePeering',
-    type: '`Auto` or `Manual`',
+    ...oneOf(REVERSE_PEERINGS),
     default: '`Auto`',
     description: 'With `peerSelector`: `Auto` makes each picked node peer back with every node this BGPPeer applies to; `Manual` leaves that to another BGPPeer.',
     example: 'Manual',
@@ -167,14 +195,14 @@ const BGP_PEER: ObjectSpec = [
   { name: 'keepaliveTime', type: DURATION, default: 'a third of the hold time', description: 'The keepalive interval (never more than a third of the negotiated hold time).', example: '20s' },
   {
     name: 'sourceAddress',
-    type: '`UseNodeIP` or `None`',
+    ...oneOf(SOURCE_ADDRESSES),
     default: '`UseNodeIP`',
     description: '`UseNodeIP`: connect from the node\'s address of the peer\'s family; `None`: the kernel chooses.',
     example: 'None',
   },
   {
     name: 'nextHopMode',
-    type: '`Auto`, `Self` or `Keep`',
+    ...oneOf(NEXT_HOP_MODES),
     default: '`Auto`',
     description: '`Auto`: self towards eBGP unless the next hop is on the shared subnet, kept towards iBGP; cannot be combined with `keepOriginalNextHop`.',
     example: 'Self',
@@ -202,11 +230,11 @@ const BGP_PEER: ObjectSpec = [
 ];
 
 const FILTER_RULE: ObjectSpec = [
-  { name: 'action', type: '`Accept` or `Reject`', required: true, description: 'What happens to a route every condition of the rule matches.', example: 'Accept' },
+  { name: 'action', ...oneOf(FILTER_ACTIONS), required: true, description: 'What happens to a route every condition of the rule matches.', example: 'Accept' },
   { name: 'cidr', type: 'prefix of the list\'s family', description: 'Compared with the route\'s prefix by `matchOperator` (each needs the other).', example: '10.0.0.0/8' },
   {
     name: 'matchOperator',
-    type: '`In`, `NotIn`, `Equal` or `NotEqual`',
+    ...oneOf(MATCH_OPERATORS),
     description: '`In`: the prefix is `cidr` or inside it (BIRD\'s `net ~ cidr`); `Equal`: the prefix is `cidr`.',
     example: 'In',
   },
@@ -219,9 +247,9 @@ const FILTER_RULE: ObjectSpec = [
       { name: 'max', type: 'integer 0..32 (0..128 in V6 lists)', default: '32 (128)', description: 'The longest length.', example: 32 },
     ],
   },
-  { name: 'source', type: '`RemotePeers`', description: 'Only routes learned from peers, not those this node originates.', example: 'RemotePeers' },
+  { name: 'source', ...oneOf(MATCH_SOURCES), description: 'Only routes learned from peers, not those this node originates.', example: 'RemotePeers' },
   { name: 'interface', type: 'interface glob', description: 'kbgp\'s routes have no interface: BIRD matches the glob against "", so only `*` matches.', example: '*' },
-  { name: 'peerType', type: '`eBGP` or `iBGP`', description: 'The session with the peer the route comes from (import) or goes to (export).', example: 'eBGP' },
+  { name: 'peerType', ...oneOf(PEER_TYPES), description: 'The session with the peer the route comes from (import) or goes to (export).', example: 'eBGP' },
   {
     name: 'communities',
     type: '`{values}`',
@@ -312,7 +340,7 @@ const KBGP_CONFIGURATION: ObjectSpec = [
       { name: 'holdTime', type: 'duration: 0, or at least 3 s', default: '`timers.holdTime`', description: 'The hold time offered to this peer.', example: '90s' },
       {
         name: 'addPath',
-        type: '`Both`, `Receive`, `Send` or `Off`',
+        ...oneOf(ADD_PATH_SETTINGS),
         default: '`Both` (Calico\'s `add paths on`)',
         description: 'The ADD-PATH (RFC 7911) directions offered.',
         example: 'Receive',
@@ -355,7 +383,7 @@ const KBGP_CONFIGURATION: ObjectSpec = [
     fields: [
       {
         name: 'source',
-        type: '`None`, `Kubernetes` or `Manifests`',
+        ...oneOf(CLUSTER_SOURCES),
         default: '`None`',
         description: 'Services, EndpointSlices and this Node: from nowhere, the Kubernetes API, or a directory of manifests.',
         example: 'Kubernetes',
@@ -370,7 +398,7 @@ const KBGP_CONFIGURATION: ObjectSpec = [
       { name: 'manifests', type: 'directory', description: 'Required with `source: Manifests`, and only with it: the directory to follow.', example: '/etc/kbgp/cluster' },
       {
         name: 'calicoResources',
-        type: '`File` or `Cluster`',
+        ...oneOf(CALICO_RESOURCES),
         default: '`File`',
         description: '`Cluster` (needs `source: Kubernetes`): BGPConfiguration, BGPPeer and BGPFilter are read live from the cluster (crd.projectcalico.org/v1; none where Calico is not installed) beside the file\'s, and the Nodes only from the cluster (their labels, and their Calico annotations or InternalIP), so the mesh follows the cluster\'s nodes.',
         example: 'File',

@@ -62,9 +62,9 @@ describe('loadConfig', () => {
     ['node and nodeSelector together', docs(BASE_NODE, peer('p', '{node: n1, nodeSelector: all(), peerIP: 192.0.2.9, asNumber: 1}')), 'BGPPeer p: spec.nodeSelector: cannot be combined with node'],
     ['peerSelector with peerIP', docs(BASE_NODE, peer('p', '{peerSelector: all(), peerIP: 192.0.2.9}')), 'BGPPeer p: spec.peerSelector: cannot be combined with peerIP'],
     ['peerSelector with asNumber', docs(BASE_NODE, peer('p', '{peerSelector: all(), asNumber: 65001}')), 'BGPPeer p: spec.asNumber: must be empty with peerSelector'],
-    ['a reversePeering that is neither', docs(BASE_NODE, peer('p', '{peerSelector: all(), reversePeering: Sometimes}')), 'BGPPeer p: spec.reversePeering: "Sometimes" is not Auto or Manual'],
+    ['a reversePeering that is neither', docs(BASE_NODE, peer('p', '{peerSelector: all(), reversePeering: Sometimes}')), 'BGPPeer p: spec.reversePeering: "Sometimes" is not one of Auto, Manual'],
     ['a bad keepalive duration', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, keepaliveTime: soon}')), 'BGPPeer p: spec.keepaliveTime: "soon" is not a duration (e.g. 20s, 1m30s)'],
-    ['a bad sourceAddress', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, sourceAddress: Auto}')), 'BGPPeer p: spec.sourceAddress: "Auto" is not UseNodeIP or None'],
+    ['a bad sourceAddress', docs(BASE_NODE, peer('p', '{peerIP: 192.0.2.9, asNumber: 1, sourceAddress: Auto}')), 'BGPPeer p: spec.sourceAddress: "Auto" is not one of UseNodeIP, None'],
     ['a Node IPv4 address that is IPv6', docs(node('{bgp: {ipv4Address: "2001:db8::1/64"}}')), 'Node n1: spec.bgp.ipv4Address: "2001:db8::1/64" is not an IPv4 address (with optional /length)'],
     ['no router ID at all', docs(node('{bgp: {}}'), kbgp('{nodeName: n1}')), 'KbgpConfiguration n1: spec.routerId: no router ID: set it, give the Node an IPv4 address (spec.bgp.ipv4Address), or set $NODE_IP to the node\'s IPv4 address'],
     ['a router ID that is not dotted quad', docs(BASE_NODE, kbgp('{routerId: "1"}')), 'KbgpConfiguration n1: spec.routerId: "1" is not a dotted-quad router ID'],
@@ -368,7 +368,7 @@ describe('BGPFilter and BGPPeer filters', () => {
     ['an IPv6 cidr in an IPv4 list', [bgpFilter('f', '{importV4: [{cidr: "fd00::/8", matchOperator: In, action: Reject}]}')], 'BGPFilter f: spec.importV4[0].cidr: fd00::/8 is not an IPv4 prefix, in an IPv4 rule list'],
     ['a prefixLength range that selects nothing', [bgpFilter('f', '{exportV4: [{cidr: 10.0.0.0/16, matchOperator: In, prefixLength: {max: 8}, action: Reject}]}')], 'BGPFilter f: spec.exportV4[0].prefixLength: selects no prefix of 10.0.0.0/16 (lengths 16..8); BIRD refuses such a range'],
     ['operations on a Reject rule', [bgpFilter('f', '{exportV4: [{action: Reject, operations: [{addCommunity: {value: "1:1"}}]}]}')], 'BGPFilter f: spec.exportV4[0].operations: only an Accept rule may have operations'],
-    ['an action that is neither', [bgpFilter('f', '{exportV4: [{action: Drop}]}')], 'BGPFilter f: spec.exportV4[0].action: "Drop" is not Accept or Reject'],
+    ['an action that is neither', [bgpFilter('f', '{exportV4: [{action: Drop}]}')], 'BGPFilter f: spec.exportV4[0].action: "Drop" is not one of Accept, Reject'],
     ['a bad community value', [bgpFilter('f', '{exportV4: [{action: Accept, operations: [{addCommunity: {value: "70000:1"}}]}]}')], 'BGPFilter f: spec.exportV4[0].operations[0].addCommunity.value:'],
     ['setPriority', [bgpFilter('f', '{exportV4: [{action: Accept, operations: [{setPriority: {value: 5}}]}]}')], 'BGPFilter f: spec.exportV4[0].operations[0].setPriority: is not supported by kbgp'],
     ['a misspelt list', [bgpFilter('f', '{exportv4: []}')], 'BGPFilter f: spec.exportv4: is not a known field'],
@@ -395,7 +395,7 @@ describe('BGPConfiguration service CIDRs', () => {
     ['a CIDR with host bits', global('{serviceClusterIPs: [{cidr: 10.96.0.1/12}]}'), 'BGPConfiguration default: spec.serviceClusterIPs[0].cidr: "10.96.0.1/12" has host bits set'],
     ['an entry without cidr', global('{serviceExternalIPs: [{}]}'), 'BGPConfiguration default: spec.serviceExternalIPs[0].cidr: is required'],
     ['a misspelt entry field', global('{serviceLoadBalancerIPs: [{cdir: 10.0.0.0/8}]}'), 'BGPConfiguration default: spec.serviceLoadBalancerIPs[0].cdir: is not a known field'],
-    ['an aggregation that is neither', global('{serviceLoadBalancerAggregation: Off}'), 'BGPConfiguration default: spec.serviceLoadBalancerAggregation: "Off" is not Enabled or Disabled'],
+    ['an aggregation that is neither', global('{serviceLoadBalancerAggregation: Off}'), 'BGPConfiguration default: spec.serviceLoadBalancerAggregation: "Off" is not one of Enabled, Disabled'],
   ])('refuses %s, naming the field', (_name, doc, message) => {
     expect(() => loadConfig(docs(BASE_NODE, doc), 'n1')).toThrow(message);
   });

@@ -8,6 +8,8 @@
  * - each refused field is refused with the schema's reason, and an unknown field at every object
  *   path as not a known field: the messages come from the schema.
  * - a `node.<name>` BGPConfiguration takes the per-node fields and refuses the others.
+ * - an enum field's `type` words name exactly its `values`, and the parser refuses anything else
+ *   with the one message every enum has.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
@@ -123,6 +125,14 @@ function file(t: Target, spec: Json): string {
   return docs.map((d) => stringify(d)).join('---\n');
 }
 
+/** Every field of every schema, nested and refused ones too, each once. */
+function everyField(spec: ObjectSpec, seen = new Set<ObjectSpec>()): FieldSpec[] {
+  if (seen.has(spec)) return [];
+  seen.add(spec);
+  return spec.flatMap((f) => [f, ...everyField(f.fields ?? f.items ?? [], seen)]);
+}
+const everyFieldSpec = everyField([...DOCUMENT, ...KINDS.flatMap((k) => k.spec)]);
+
 const all = TARGETS.flatMap((t) => chains(t.spec).map((chain) => ({ t, chain, leaf: chain[chain.length - 1] as FieldSpec, key: `${t.kind} ${t.name} ${pathOf(chain, '[]')}` })));
 const honoured = all.filter((c) => c.leaf.refused === undefined && c.leaf.fields === undefined && c.leaf.items === undefined);
 const refused = all.filter((c) => c.leaf.refused !== undefined);
@@ -181,10 +191,60 @@ describe('the schema against the parser', () => {
   });
 });
 
+describe('enum fields', () => {
+  const enums = everyFieldSpec.filter((f) => f.values !== undefined);
+
+  it('are the ones expected', () => {
+    expect(enums.map((f) => f.name)).toEqual([
+      'logSeverityScreen',
+      'serviceLoadBalancerAggregation',
+      'bindMode',
+      'programClusterRoutes',
+      'reversePeering',
+      'sourceAddress',
+      'nextHopMode',
+      'action',
+      'matchOperator',
+      'source',
+      'peerType',
+      'addPath',
+      'source',
+      'calicoResources',
+    ]);
+  });
+
+  it.each(enums.map((f) => [f.name, f] as const))('%s: the type words name exactly its values, as a list', (_name, f) => {
+    const values = f.values ?? [];
+    expect([...f.type.matchAll(/`([^`]*)`/g)].map((m) => m[1])).toEqual(values);
+    // Nothing but the list's commas and its `or` between them.
+    expect(f.type.replace(/`[^`]*`/g, '')).toBe(values.length < 2 ? '' : `${', '.repeat(values.length - 2)} or `);
+  });
+
+  it('leaves no field whose type words are a list of values without its values', () => {
+    const looksEnum = /^`[^`{][^`]*`(?:(?:, `[^`]+`)* or `[^`]+`)?$/;
+    // kind's words come from KINDS, which the document check reads too; its refusal says which kinds kbgp reads.
+    expect(everyFieldSpec.filter((f) => looksEnum.test(f.type) && f.values === undefined).map((f) => f.name)).toEqual(['kind']);
+  });
+
+  const read = honoured.filter((c) => c.leaf.values !== undefined);
+  it.each(read.map((c) => [c.key, c] as const))('refuses for %s a value that is not one of its values, case counting', (key, { t, chain, leaf }) => {
+    const values = leaf.values ?? [];
+    const bad = (values[0] ?? '').toLowerCase();
+    expect(values).not.toContain(bad);
+    const spec = merge(merge(t.base, fragment(t.spec, chain, bad)), NEEDS[key] ?? {});
+    expect(messageOf(() => loadConfig(file(t, spec), 'n1'))).toBe(`${t.kind} ${t.name}: ${pathOf(chain, '[0]')}: ${JSON.stringify(bad)} is not one of ${values.join(', ')}`);
+  });
+
+  it('refuses every enum the parser reads, the per-node one too', () => {
+    expect(read.map((c) => c.key)).toHaveLength(14);
+  });
+});
+
 describe('Fields', () => {
   const SCHEMA: ObjectSpec = [
     { name: 'a', type: 'string', description: '', example: 'x' },
     { name: 'b', type: 'string', description: '', refused: 'is refused for the test' },
+    { name: 'e', type: '`Up` or `Down`', values: ['Up', 'Down'], description: '', example: 'Up' },
   ];
 
   it('throws SchemaDriftError, not ConfigError, when the parser reads a field the schema does not list or refuses', () => {
@@ -193,6 +253,25 @@ describe('Fields', () => {
     expect(() => f.string('c')).toThrow('Test t: spec.c: read, but not listed in the schema (src/config/schema.ts and the parser disagree: a kbgp bug)');
     expect(() => f.has('b')).toThrow('Test t: spec.b: read, but the schema refuses it');
     expect(() => f.object('a')).toThrow('Test t: spec.a: read as a mapping, but the schema gives it no fields');
+  });
+
+  it('reads an enum field as one of the values the schema gives it, and throws SchemaDriftError if the parser\'s list is not the schema\'s', () => {
+    const UP_DOWN = ['Up', 'Down'] as const;
+    const f = Fields.of('Test t', 'spec', { a: 'x', e: 'Down' }, SCHEMA);
+    const e: 'Up' | 'Down' | undefined = f.oneOf('e', UP_DOWN);
+    expect(e).toBe('Down');
+    expect(f.requiredOneOf('e', UP_DOWN)).toBe('Down');
+    expect(Fields.of('Test t', 'spec', {}, SCHEMA).oneOf('e', UP_DOWN)).toBeUndefined();
+    expect(() => Fields.of('Test t', 'spec', {}, SCHEMA).requiredOneOf('e', UP_DOWN)).toThrow(new ConfigError('Test t', 'spec.e', 'is required'));
+    expect(() => Fields.of('Test t', 'spec', { e: 'down' }, SCHEMA).oneOf('e', UP_DOWN)).toThrow(new ConfigError('Test t', 'spec.e', '"down" is not one of Up, Down'));
+    expect(() => Fields.of('Test t', 'spec', { e: 1 }, SCHEMA).oneOf('e', UP_DOWN)).toThrow(new ConfigError('Test t', 'spec.e', 'must be a string, not 1'));
+    // Drift is found whether or not the document sets the field.
+    expect(() => Fields.of('Test t', 'spec', {}, SCHEMA).oneOf('e', ['Up', 'Down', 'Sideways'])).toThrow(SchemaDriftError);
+    expect(() => Fields.of('Test t', 'spec', {}, SCHEMA).oneOf('e', ['Down', 'Up'])).toThrow("Test t: spec.e: read as one of Down, Up, but the schema's values are Up, Down");
+    expect(() => Fields.of('Test t', 'spec', {}, SCHEMA).oneOf('a', ['x'])).toThrow('Test t: spec.a: read as one of values, but the schema gives it none');
+    expect(() => Fields.of('Test t', 'spec', {}, SCHEMA).requiredOneOf('a', ['x'])).toThrow(SchemaDriftError);
+    expect(() => Fields.of('Test t', 'spec', { e: 'Up' }, SCHEMA).string('e')).toThrow('Test t: spec.e: read as free text, but the schema gives it values (read it with oneOf)');
+    expect(() => Fields.of('Test t', 'spec', { e: 'Up' }, SCHEMA).requiredString('e')).toThrow(SchemaDriftError);
   });
 
   it('refuses, in done(), a field the schema honours but the parser did not read', () => {
