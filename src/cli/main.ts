@@ -44,7 +44,7 @@ program
   .option('--drain-on-stop', 'on SIGTERM, drain (RFC 8326: GRACEFUL_SHUTDOWN, then Cease) instead of the default restart-friendly stop')
   .option('--drain-wait <seconds>', 'with --drain-on-stop, how long peers get to move traffic away', '30')
   .action(async (opts: { file?: string; node?: string; logLevel?: string; kubernetes?: boolean; kubeconfig?: string; manifests?: string; drainOnStop?: boolean; drainWait: string }) => {
-    await run({ ...opts, drainWait: Number(opts.drainWait) });
+    await run({ ...opts, drainWait: Number(opts.drainWait) }, process.env);
   });
 
 controlled(program.command('status').description('peers and their sessions, as calicoctl node status shows them; the service source; Loc-RIB size')).action(async (o: ControlOptions) => {
@@ -116,7 +116,7 @@ program
   .option('--node <name>', 'the node to resolve it for (default: $NODE_NAME or the file\'s KbgpConfiguration)')
   .action((o: { file: string; node?: string }) => {
     try {
-      const c = loadConfig(readFileSync(o.file, 'utf8'), o.node);
+      const c = loadConfig(readFileSync(o.file, 'utf8'), o.node, process.env);
       out(`${o.file}: valid for node ${c.nodeName} (AS ${c.asNumber}, ${c.peers.length} peer${c.peers.length === 1 ? '' : 's'})`);
     } catch (e) {
       if (e instanceof ConfigError) throw new CliError(`${o.file}: ${e.message}`);

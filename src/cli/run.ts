@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { type NodeConfig, type SourcedDocument, loadConfig, parseDocuments, parseMetricsAddress, resolveConfig } from '../config/config.js';
+import { type NodeConfig, type NodeEnvironment, type SourcedDocument, loadConfig, parseDocuments, parseMetricsAddress, resolveConfig } from '../config/config.js';
 import { ConfigError } from '../config/fields.js';
 import { Daemon } from '../daemon.js';
 import { describeAttributes, formatPrefix } from '../bgp/index.js';
@@ -44,6 +44,7 @@ class Configuration {
   constructor(
     readonly file: string,
     private readonly node: string | undefined,
+    private readonly environment: NodeEnvironment,
     private calico: CalicoResourceSource | undefined = undefined,
   ) {}
 
@@ -52,7 +53,7 @@ class Configuration {
   }
 
   resolve(text = readFileSync(this.file, 'utf8')): NodeConfig {
-    return resolveConfig([...fileDocuments(text), ...(this.calico?.documents() ?? [])], this.node);
+    return resolveConfig([...fileDocuments(text), ...(this.calico?.documents() ?? [])], this.node, this.environment);
   }
 }
 
@@ -157,10 +158,13 @@ function clusterFor(o: RunOptions, manifests: string | undefined, c: NodeConfig,
   return new KubernetesApiSource({ kubeConfig: loadKubeConfig(o.kubeconfig ?? c.cluster.kubeconfig), nodeName, clock: systemClock, random: Math.random, logger });
 }
 
-/** One config per daemon to start: the named node of a file, or both demo nodes. */
-export function configsFor(o: RunOptions): NodeConfig[] {
+/**
+ * One config per daemon to start: the named node of a file, or both demo nodes. The demo is
+ * self-contained: a $NODE_IP meant for a real node must not become a demo node's address.
+ */
+export function configsFor(o: RunOptions, environment: NodeEnvironment): NodeConfig[] {
   if (o.file === undefined) return DEMO_NODES.map((n) => loadConfig(DEMO_CONFIG, n));
-  return [new Configuration(o.file, o.node).resolve()];
+  return [new Configuration(o.file, o.node, environment).resolve()];
 }
 
 function logRoutes(logger: Logger, d: Daemon): void {
@@ -187,13 +191,14 @@ function wantsCalicoResources(file: string): { kubeconfig?: string; metricsAddre
   return undefined;
 }
 
-export async function run(o: RunOptions): Promise<Daemon[]> {
+/** `environment`: the process's, which names the node and its address in a DaemonSet. */
+export async function run(o: RunOptions, environment: NodeEnvironment): Promise<Daemon[]> {
   let configs: NodeConfig[] | undefined;
-  const config = o.file === undefined ? undefined : new Configuration(o.file, o.node);
+  const config = o.file === undefined ? undefined : new Configuration(o.file, o.node, environment);
   const invalid = (e: unknown): Error => (e instanceof ConfigError ? new Error(`invalid configuration: ${e.message}`) : (e as Error));
   let calicoWanted: ReturnType<typeof wantsCalicoResources>;
   try {
-    configs = config === undefined ? configsFor(o) : [config.resolve()];
+    configs = config === undefined ? configsFor(o, environment) : [config.resolve()];
   } catch (e) {
     calicoWanted = config !== undefined && e instanceof ConfigError ? wantsCalicoResources(config.file) : undefined;
     if (calicoWanted === undefined) throw invalid(e);

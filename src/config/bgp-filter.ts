@@ -11,7 +11,7 @@ import { FILTER_ACTIONS, MATCH_OPERATORS, MATCH_SOURCES, PEER_TYPES } from './sc
 
 const LISTS = ['exportV4', 'importV4', 'exportV6', 'importV6'] as const;
 
-type Community = { readonly standard: number } | { readonly large: LargeCommunity };
+export type Community = { readonly standard: number } | { readonly large: LargeCommunity };
 
 /** `spec` of a BGPFilter named `name`; the fields each object may have, and the refusals, are src/config/schema.ts's. */
 export function parseBgpFilter(name: string, spec: Fields): BgpFilter {
@@ -26,15 +26,11 @@ function rule(r: Fields, afi: Afi): FilterRule {
   const maxLength = afi === Afi.Ipv4 ? 32 : 128;
   const family = afi === Afi.Ipv4 ? 'IPv4' : 'IPv6';
   if (r.has('cidr')) {
-    const text = r.requiredString('cidr');
-    let cidr;
-    try {
-      cidr = parsePrefix(text);
-    } catch (e) {
-      throw r.error('cidr', e instanceof Error ? e.message : String(e));
-    }
-    if (cidr.afi !== afi) throw r.error('cidr', `${text} is not an ${family} prefix, in an ${family} rule list`);
-    out.cidr = cidr;
+    out.cidr = r.requiredParsed('cidr', (text) => {
+      const cidr = parsePrefix(text);
+      if (cidr.afi !== afi) throw new Error(`${text} is not an ${family} prefix, in an ${family} rule list`);
+      return cidr;
+    });
   }
   const op = r.oneOf('matchOperator', MATCH_OPERATORS);
   if (out.cidr !== undefined && op === undefined) throw r.error('matchOperator', 'is required with cidr');
@@ -98,9 +94,10 @@ function operation(o: Fields): FilterOperation {
 /** A literal community: standard `aa:nn` or large `aa:nn:mm`. */
 function community(f: Fields, field: string, v: Json): Community {
   if (typeof v !== 'string') throw f.error(field, `${JSON.stringify(v)} is not a community (aa:nn or aa:nn:mm)`);
-  try {
-    return v.split(':').length === 3 ? { large: parseLargeCommunity(v) } : { standard: parseCommunity(v) };
-  } catch (e) {
-    throw f.error(field, e instanceof Error ? e.message : String(e));
-  }
+  return f.parsedText(field, v, parseCommunityValue);
+}
+
+/** Standard `aa:nn` (or a well-known name) or large `aa:nn:mm`, told apart by their parts, as Calico writes both in one list. */
+export function parseCommunityValue(text: string): Community {
+  return text.split(':').length === 3 ? { large: parseLargeCommunity(text) } : { standard: parseCommunity(text) };
 }

@@ -13,7 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { type LargeCommunity, type Prefix, normalizeAddress, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
 import type { BgpFilter } from '../rib/filter.js';
 import type { OriginatedRoute, PrefixAdvertisement } from '../rib/origination.js';
-import { parseBgpFilter } from './bgp-filter.js';
+import { type Community, parseBgpFilter, parseCommunityValue } from './bgp-filter.js';
 import { parseSelector } from './selector.js';
 import { ConfigError, Fields, type Json, asNumberValue, parseDuration } from './fields.js';
 import {
@@ -290,26 +290,40 @@ function documents(sourced: readonly SourcedDocument[]): Doc[] {
   return out;
 }
 
-/** Parses and resolves the configuration for `nodeName` (default: the KbgpConfiguration's, or $NODE_NAME). */
-export function loadConfig(text: string, nodeName?: string): NodeConfig {
+/**
+ * What a DaemonSet tells kbgp about its node: $NODE_NAME (the pod's spec.nodeName) and $NODE_IP
+ * (status.hostIP). Passed in rather than read from process.env, so a resolution depends on its
+ * arguments alone: the CLI passes process.env, and anything else sees only what it passes.
+ */
+export interface NodeEnvironment {
+  readonly NODE_NAME?: string | undefined;
+  readonly NODE_IP?: string | undefined;
+}
+
+/**
+ * Parses and resolves the configuration for `nodeName` (default: $NODE_NAME of `environment`, else
+ * the KbgpConfiguration's).
+ */
+export function loadConfig(text: string, nodeName?: string, environment: NodeEnvironment = {}): NodeConfig {
   return resolveConfig(
     parseDocuments(text).map((value, i) => ({ value, origin: `document ${i + 1}` })),
     nodeName,
+    environment,
   );
 }
 
 /**
- * Resolves the configuration for `nodeName` from documents: the file's, and with
- * `calicoResources: Cluster` the cluster's Calico resources and Nodes beside them.
+ * Resolves the configuration for `nodeName` (default as loadConfig's) from documents: the file's,
+ * and with `calicoResources: Cluster` the cluster's Calico resources and Nodes beside them.
  */
-export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: string): NodeConfig {
+export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: string, environment: NodeEnvironment = {}): NodeConfig {
   const docs = documents(sourced);
   const filters = new Map<string, BgpFilter>();
   for (const d of docs.filter((x) => x.kind === 'BGPFilter')) filters.set(d.name, parseBgpFilter(d.name, d.spec));
 
   const daemons = docs.filter((d) => d.kind === 'KbgpConfiguration');
   const only = daemons.length === 1 ? daemons[0] : undefined;
-  const name = nodeName ?? process.env.NODE_NAME ?? only?.spec.string('nodeName');
+  const name = nodeName ?? environment.NODE_NAME ?? only?.spec.string('nodeName');
   if (name === undefined) {
     // spec.nodeName names the node only in a file with one KbgpConfiguration.
     const how = daemons.length > 1 ? `set $NODE_NAME or --node (spec.nodeName is used only when there is one KbgpConfiguration, and there are ${daemons.length})` : 'set spec.nodeName, $NODE_NAME or --node';
@@ -368,7 +382,7 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   const nodeDoc = docs.find((d) => d.kind === 'Node' && d.name === name);
   const bgp = nodeDoc?.spec.object('bgp');
   // Without a Calico Node document, a DaemonSet passes the node's address as $NODE_IP (status.hostIP).
-  const envIp = process.env.NODE_IP;
+  const envIp = environment.NODE_IP;
   const ipv4Address = (bgp === undefined ? undefined : cidrAddress(bgp, 'ipv4Address', 4)) ?? (envIp !== undefined && isIP(envIp) === 4 ? envIp : undefined);
   const ipv6Address = (bgp === undefined ? undefined : cidrAddress(bgp, 'ipv6Address', 6)) ?? (envIp !== undefined && isIP(envIp) === 6 ? normalizeAddress(envIp) : undefined);
   const nodeAs = (bgp === undefined ? undefined : asNumber(bgp, 'asNumber')) ?? globalAs;
@@ -494,15 +508,11 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
     }
     t.done();
     s.objects('originate').forEach((r) => {
-      const prefix = prefixField(r, 'prefix');
+      const prefix = r.requiredParsed('prefix', parsePrefix);
       const parseEach = <T>(field: string, parse: (s: string) => T): T[] =>
         r.list(field).map((c, j) => {
           if (typeof c !== 'string') throw r.error(`${field}[${j}]`, 'must be a string');
-          try {
-            return parse(c);
-          } catch (e) {
-            throw r.error(`${field}[${j}]`, e instanceof Error ? e.message : String(e));
-          }
+          return r.parsedText(`${field}[${j}]`, c, parse);
         });
       originate.push({ prefix, communities: parseEach('communities', parseCommunity), largeCommunities: parseEach('largeCommunities', parseLargeCommunity) });
       r.done();
@@ -528,16 +538,10 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
 
   const peers: PeerConfig[] = [];
   const usedSettings = new Set<string>();
-  const selector = (f: Fields, field: string): ((labels: Readonly<Record<string, string>>) => boolean) | undefined => {
-    const text = f.string(field);
+  const selector = (f: Fields, field: string): ((labels: Readonly<Record<string, string>>) => boolean) | undefined =>
     // Calico: an empty selector is a selector not set.
-    if (text === undefined || text === '') return undefined;
-    try {
-      return parseSelector(text).matches;
-    } catch (e) {
-      throw f.error(field, e instanceof Error ? e.message : String(e));
-    }
-  };
+    f.parsed(field, (text) => (text === '' ? undefined : parseSelector(text).matches));
+
   for (const d of docs.filter((x) => x.kind === 'BGPPeer')) {
     const s = d.spec;
     // Checked on every BGPPeer here; the reverse peerings below act on it.
@@ -682,22 +686,10 @@ export function resolveConfig(sourced: readonly SourcedDocument[], nodeName?: st
   };
 }
 
-type Community = { readonly standard: number } | { readonly large: LargeCommunity };
-
-/** A required prefix field, its syntax error given as the field's reason. */
-function prefixField(f: Fields, field: string): Prefix {
-  const text = f.requiredString(field);
-  try {
-    return parsePrefix(text);
-  } catch (e) {
-    throw f.error(field, e instanceof Error ? e.message : String(e));
-  }
-}
-
 /** A Calico `[]{cidr}` list (serviceClusterIPs and the like). */
 function cidrList(spec: Fields, field: string): Prefix[] {
   return spec.objects(field).map((c) => {
-    const p = prefixField(c, 'cidr');
+    const p = c.requiredParsed('cidr', parsePrefix);
     c.done();
     return p;
   });
@@ -711,29 +703,21 @@ function communityNames(spec: Fields): Map<string, Community> {
   list.forEach((c) => {
     const name = c.requiredString('name');
     if (names.has(name)) throw c.error('name', `${JSON.stringify(name)} is named twice`);
-    names.set(name, communityValue(c, 'value', c.requiredString('value')));
+    names.set(name, c.requiredParsed('value', parseCommunityValue));
     c.done();
   });
   return names;
 }
 
-function communityValue(f: Fields, field: string, text: string): Community {
-  try {
-    return text.split(':').length === 3 ? { large: parseLargeCommunity(text) } : { standard: parseCommunity(text) };
-  } catch (e) {
-    throw f.error(field, e instanceof Error ? e.message : String(e));
-  }
-}
-
 /** prefixAdvertisements: the communities (names or literal values) for originated prefixes inside each cidr. */
 function advertisements(spec: Fields, names: ReadonlyMap<string, Community>): PrefixAdvertisement[] {
   return spec.objects('prefixAdvertisements').map((a) => {
-    const cidr = prefixField(a, 'cidr');
+    const cidr = a.requiredParsed('cidr', parsePrefix);
     const communities: number[] = [];
     const largeCommunities: LargeCommunity[] = [];
     a.list('communities').forEach((v, j) => {
       if (typeof v !== 'string') throw a.error(`communities[${j}]`, 'must be a string: a name from spec.communities or a value aa:nn / aa:nn:mm');
-      const c = names.get(v) ?? (/^\d+(:\d+){1,2}$/.test(v) ? communityValue(a, `communities[${j}]`, v) : undefined);
+      const c = names.get(v) ?? (/^\d+(:\d+){1,2}$/.test(v) ? a.parsedText(`communities[${j}]`, v, parseCommunityValue) : undefined);
       if (c === undefined) throw a.error(`communities[${j}]`, `${JSON.stringify(v)} is neither a name in spec.communities nor a community value`);
       if ('standard' in c) communities.push(c.standard);
       else largeCommunities.push(c.large);

@@ -107,6 +107,29 @@ export class Fields {
   }
 
   /**
+   * A string field in a syntax of its own (a prefix, a community, a selector), through the parser
+   * of that syntax: what the parser throws becomes the field's reason, so the operator is told
+   * which field, not only what is wrong with some text.
+   */
+  parsed<T>(field: string, parse: (text: string) => T): T | undefined {
+    const text = this.string(field);
+    return text === undefined ? undefined : this.parsedText(field, text, parse);
+  }
+
+  requiredParsed<T>(field: string, parse: (text: string) => T): T {
+    return this.parsedText(field, this.requiredString(field), parse);
+  }
+
+  /** As `parsed`, for text read already: an item of a list field (`communities[2]`), or a nested field. */
+  parsedText<T>(field: string, text: string, parse: (text: string) => T): T {
+    try {
+      return parse(text);
+    } catch (e) {
+      throw this.error(field, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /**
    * An enum field: one of `values`, case-sensitive, as that type. The caller passes the list it
    * narrows to; it must be the schema's own, so what is accepted and what the reference says stay
    * one list.

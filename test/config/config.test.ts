@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { formatPrefix, parsePrefix } from '../../src/bgp/index.js';
 import { loadConfig } from '../../src/config/config.js';
 
@@ -490,14 +490,41 @@ describe('node-to-node mesh', () => {
 describe('one configuration for every node (a DaemonSet)', () => {
   const kbgpDefault = "apiVersion: kbgp.io/v1alpha1\nkind: KbgpConfiguration\nmetadata: {name: default}\nspec: {metricsAddress: '0.0.0.0:9179'}";
   it('takes the KbgpConfiguration named default when none names the node, and the router ID and address from $NODE_IP', () => {
-    const before = process.env.NODE_IP;
-    process.env.NODE_IP = '192.0.2.77';
-    try {
-      const c = loadConfig(docs(peer('tor', '{peerIP: 192.0.2.1, asNumber: 65001}'), kbgpDefault), 'worker-9');
-      expect([c.nodeName, c.routerId, c.ipv4Address, c.metricsAddress, c.peers[0]?.sourceAddress]).toEqual(['worker-9', '192.0.2.77', '192.0.2.77', { host: '0.0.0.0', port: 9179 }, '192.0.2.77']);
-    } finally {
-      if (before === undefined) delete process.env.NODE_IP;
-      else process.env.NODE_IP = before;
-    }
+    const c = loadConfig(docs(peer('tor', '{peerIP: 192.0.2.1, asNumber: 65001}'), kbgpDefault), 'worker-9', { NODE_IP: '192.0.2.77' });
+    expect([c.nodeName, c.routerId, c.ipv4Address, c.metricsAddress, c.peers[0]?.sourceAddress]).toEqual(['worker-9', '192.0.2.77', '192.0.2.77', { host: '0.0.0.0', port: 9179 }, '192.0.2.77']);
+  });
+});
+
+describe('the node environment ($NODE_NAME, $NODE_IP): an argument, never process.env', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+  const twoNodes = docs(node('{bgp: {ipv4Address: 10.0.0.1/24}}', 'n1'), node('{bgp: {ipv4Address: 10.0.0.2/24}}', 'n2'));
+
+  it('takes the router ID and the node address from NODE_IP where no Node gives one', () => {
+    const c = loadConfig(kbgp('{}'), 'n1', { NODE_IP: '192.0.2.7' });
+    expect([c.routerId, c.ipv4Address, c.ipv6Address]).toEqual(['192.0.2.7', '192.0.2.7', undefined]);
+  });
+
+  it('takes an IPv6 NODE_IP as the node\'s IPv6 address, in canonical form', () => {
+    const c = loadConfig(kbgp('{routerId: 192.0.2.1}'), 'n1', { NODE_IP: '2001:DB8:0::7' });
+    expect([c.ipv4Address, c.ipv6Address]).toEqual([undefined, '2001:db8::7']);
+  });
+
+  it('picks the node NODE_NAME names; an explicit node name comes first', () => {
+    const c = loadConfig(twoNodes, undefined, { NODE_NAME: 'n2' });
+    expect([c.nodeName, c.routerId]).toEqual(['n2', '10.0.0.2']);
+    expect(loadConfig(twoNodes, 'n1', { NODE_NAME: 'n2' }).nodeName).toBe('n1');
+  });
+
+  it('without an environment, ignores the NODE_NAME and NODE_IP of the process', () => {
+    vi.stubEnv('NODE_NAME', 'n2');
+    vi.stubEnv('NODE_IP', '192.0.2.7');
+    const text = docs(node('{bgp: {}}'), kbgp('{nodeName: n1}'));
+    // The same file resolves for n2 at 192.0.2.7 when given the process's environment...
+    const fromProcess = loadConfig(text, undefined, process.env);
+    expect([fromProcess.nodeName, fromProcess.routerId]).toEqual(['n2', '192.0.2.7']);
+    // ...and without it, for the file's own node, which has no address.
+    expect(() => loadConfig(text)).toThrow('KbgpConfiguration n1: spec.routerId: no router ID');
   });
 });

@@ -11,19 +11,11 @@
  * - an enum field's `type` words name exactly its `values`, and the parser refuses anything else
  *   with the one message every enum has.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
 import { ConfigError, Fields, type Json, SchemaDriftError } from '../../src/config/fields.js';
 import { DOCUMENT, type FieldSpec, KINDS, type ObjectSpec, PER_NODE_BGP_CONFIGURATION, PER_NODE_ONLY } from '../../src/config/schema.js';
-
-beforeEach(() => {
-  vi.stubEnv('NODE_NAME', undefined);
-  vi.stubEnv('NODE_IP', undefined);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-});
 
 type JsonObject = { [k: string]: Json };
 const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -272,6 +264,22 @@ describe('Fields', () => {
     expect(() => Fields.of('Test t', 'spec', {}, SCHEMA).requiredOneOf('a', ['x'])).toThrow(SchemaDriftError);
     expect(() => Fields.of('Test t', 'spec', { e: 'Up' }, SCHEMA).string('e')).toThrow('Test t: spec.e: read as free text, but the schema gives it values (read it with oneOf)');
     expect(() => Fields.of('Test t', 'spec', { e: 'Up' }, SCHEMA).requiredString('e')).toThrow(SchemaDriftError);
+  });
+
+  it('reads a field through its parser: what the parser throws becomes the field\'s reason', () => {
+    const digits = (text: string): number => {
+      if (!/^\d+$/.test(text)) throw new Error(`${JSON.stringify(text)} is not digits`);
+      return Number(text);
+    };
+    expect(Fields.of('Test t', 'spec', { a: '42' }, SCHEMA).parsed('a', digits)).toBe(42);
+    expect(Fields.of('Test t', 'spec', {}, SCHEMA).parsed('a', digits)).toBeUndefined();
+    expect(() => Fields.of('Test t', 'spec', { a: 'x' }, SCHEMA).parsed('a', digits)).toThrow(ConfigError);
+    expect(() => Fields.of('Test t', 'spec', { a: 'x' }, SCHEMA).parsed('a', digits)).toThrow(new ConfigError('Test t', 'spec.a', '"x" is not digits'));
+    expect(() => Fields.of('Test t', 'spec', { a: 7 }, SCHEMA).parsed('a', digits)).toThrow(new ConfigError('Test t', 'spec.a', 'must be a string, not 7'));
+    expect(Fields.of('Test t', 'spec', { a: '7' }, SCHEMA).requiredParsed('a', digits)).toBe(7);
+    expect(() => Fields.of('Test t', 'spec', {}, SCHEMA).requiredParsed('a', digits)).toThrow(new ConfigError('Test t', 'spec.a', 'is required'));
+    // Text read already, an item of a list: the error names the item.
+    expect(() => Fields.of('Test t', 'spec', {}, SCHEMA).parsedText('a[2]', 'y', digits)).toThrow(new ConfigError('Test t', 'spec.a[2]', '"y" is not digits'));
   });
 
   it('refuses, in done(), a field the schema honours but the parser did not read', () => {

@@ -5,19 +5,10 @@
  * itself. test/config/config.test.ts keeps its own refusals (substring checks beside the
  * features they guard); none of them is repeated here.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { ConfigError } from '../../src/config/fields.js';
 import { PER_NODE_ONLY } from '../../src/config/schema.js';
-
-beforeEach(() => {
-  // loadConfig falls back on $NODE_NAME and $NODE_IP: none may leak in from the environment.
-  vi.stubEnv('NODE_NAME', undefined);
-  vi.stubEnv('NODE_IP', undefined);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-});
 
 const doc = (apiVersion: string, kind: string, name: string, spec: string): string => `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: ${name}}\nspec: ${spec}`;
 const bgpConfiguration = (spec: string, name = 'default'): string => doc('projectcalico.org/v3', 'BGPConfiguration', name, spec);

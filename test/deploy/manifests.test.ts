@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
 
@@ -466,9 +466,6 @@ describe('DaemonSet', () => {
 });
 
 describe('the ConfigMap\'s kbgp configuration loads with kbgp\'s own loader', () => {
-  afterEach(() => {
-    vi.unstubAllEnvs();
-  });
   const file = must((KBGP.args ?? [])[(KBGP.args ?? []).indexOf('-f') + 1], 'the -f argument');
   const { configMap, key } = configMapFile(file);
   const text = must(configMap.data?.[key], `${key} in the ConfigMap`);
@@ -487,9 +484,7 @@ describe('the ConfigMap\'s kbgp configuration loads with kbgp\'s own loader', ()
 
   // `default` stands for any node without a configuration of its own.
   it.each(nodes.map((n) => (n === 'default' ? 'worker-7' : n)))('for node %s ($NODE_NAME and $NODE_IP, as the DaemonSet sets them)', (node) => {
-    vi.stubEnv('NODE_NAME', node);
-    vi.stubEnv('NODE_IP', '192.0.2.77');
-    const c = loadConfig(text);
+    const c = loadConfig(text, undefined, { NODE_NAME: node, NODE_IP: '192.0.2.77' });
     expect(c.nodeName).toBe(node);
     expect(c.routerId).toBe('192.0.2.77');
     // The probes and the metrics port reach what this node serves.

@@ -2,7 +2,7 @@
  * examples/, checked so they cannot rot, with no cluster and no network.
  *
  * - Every configuration is loaded with kbgp's own loadConfig for every node it is written for, the
- *   way that node's daemon would ($NODE_NAME and $NODE_IP stubbed where the example relies on
+ *   way that node's daemon would ($NODE_NAME and $NODE_IP passed where the example relies on
  *   them), and the peers it resolves to are compared whole with what the topology intends: a
  *   change in kbgp's configuration semantics, or a typo in an example, fails here.
  * - Between nodes, every session must be configured at both ends, with each end's AS, and with at
@@ -23,7 +23,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { formatLargeCommunity, formatPrefix, parseCommunity, parseLargeCommunity, parsePrefix, prefixContains } from '../../src/bgp/index.js';
 import { type NodeConfig, type PeerConfig, loadConfig } from '../../src/config/config.js';
@@ -37,16 +37,6 @@ import { ROUTER_BINARIES } from '../helpers/routers.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 const read = (path: string): string => readFileSync(join(EXAMPLES, path), 'utf8');
-
-// loadConfig falls back on $NODE_NAME and $NODE_IP: nothing from the environment the tests run in
-// may leak into a resolution; a test that relies on them stubs them itself.
-beforeEach(() => {
-  vi.stubEnv('NODE_NAME', undefined);
-  vi.stubEnv('NODE_IP', undefined);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-});
 
 /** A resolved peer with kbgp's defaults for everything the example does not set. */
 function peer(p: Pick<PeerConfig, 'name' | 'address' | 'asNumber' | 'sourceAddress'> & Partial<PeerConfig>): PeerConfig {
@@ -158,11 +148,7 @@ describe('examples/tor-peering/: every node peers eBGP with its rack\'s ToR', ()
   ] as const;
 
   /** As the DaemonSet runs it: no --node, $NODE_NAME and $NODE_IP from the pod. */
-  const resolve = (node: string, ip: string): NodeConfig => {
-    vi.stubEnv('NODE_NAME', node);
-    vi.stubEnv('NODE_IP', ip);
-    return loadConfig(TEXT);
-  };
+  const resolve = (node: string, ip: string): NodeConfig => loadConfig(TEXT, undefined, { NODE_NAME: node, NODE_IP: ip });
 
   it.each(NODES)('$node ($ip) peers only with $tor.name, connecting from $NODE_IP', ({ node, ip, tor }) => {
     const c = resolve(node, ip);
@@ -291,8 +277,7 @@ describe('examples/route-reflectors/: reflectors per rack, eBGP to the leaves', 
   });
 
   it('$NODE_NAME picks the node as --node does', () => {
-    vi.stubEnv('NODE_NAME', 'node-2a');
-    expect(loadConfig(TEXT)).toEqual(loadConfig(TEXT, 'node-2a'));
+    expect(loadConfig(TEXT, undefined, { NODE_NAME: 'node-2a' })).toEqual(loadConfig(TEXT, 'node-2a'));
   });
 
   it('every session between nodes is configured at both ends, one end active, one side the reflector', () => {
