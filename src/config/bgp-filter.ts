@@ -5,9 +5,8 @@
  * configuration), a cidr of the other family, operations on a Reject rule.
  */
 import { Afi, type LargeCommunity, formatPrefix, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
-import type { BgpFilter, FilterOperation, FilterRule } from '../rib/filter.js';
+import { type BgpFilter, FILTER_ACTIONS, type FilterOperation, type FilterRule, MATCH_OPERATORS, MATCH_SOURCES, PEER_TYPES } from '../rib/filter.js';
 import { ConfigError, type Fields, type Json, asNumberValue } from './fields.js';
-import { FILTER_ACTIONS, MATCH_OPERATORS, MATCH_SOURCES, PEER_TYPES } from './schema.js';
 
 const LISTS = ['exportV4', 'importV4', 'exportV6', 'importV6'] as const;
 

@@ -11,6 +11,7 @@
 import { isIP } from 'node:net';
 import { parseAllDocuments } from 'yaml';
 import { type LargeCommunity, type Prefix, normalizeAddress, parseCommunity, parseLargeCommunity, parsePrefix } from '../bgp/index.js';
+import { NEXT_HOP_MODES, type NextHopMode } from '../rib/export.js';
 import type { BgpFilter } from '../rib/filter.js';
 import type { OriginatedRoute, PrefixAdvertisement } from '../rib/origination.js';
 import { type Community, parseBgpFilter, parseCommunityValue } from './bgp-filter.js';
@@ -25,7 +26,6 @@ import {
   KINDS,
   LOAD_BALANCER_AGGREGATIONS,
   LOG_SEVERITIES,
-  NEXT_HOP_MODES,
   PER_NODE_BGP_CONFIGURATION,
   REVERSE_PEERINGS,
   SOURCE_ADDRESSES,
@@ -76,7 +76,7 @@ export interface MaxPrefixes {
   readonly warningOnly: boolean;
 }
 
-export type NextHopMode = (typeof NEXT_HOP_MODES)[number];
+export type { NextHopMode };
 
 /**
  * The service ranges of BGPConfiguration: advertised from every node, allow-lists for external and

@@ -14,6 +14,8 @@
  *
  * Types and defaults are words for people; the parser checks values.
  */
+import { NEXT_HOP_MODES } from '../rib/export.js';
+import { FILTER_ACTIONS, MATCH_OPERATORS, MATCH_SOURCES, PEER_TYPES } from '../rib/filter.js';
 import type { Json } from './fields.js';
 
 export interface FieldSpec {
@@ -78,11 +80,6 @@ export const BIND_MODES = ['None', 'NodeIP'] as const;
 const PROGRAM_CLUSTER_ROUTES = ['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'] as const;
 export const REVERSE_PEERINGS = ['Auto', 'Manual'] as const;
 export const SOURCE_ADDRESSES = ['UseNodeIP', 'None'] as const;
-export const NEXT_HOP_MODES = ['Auto', 'Self', 'Keep'] as const;
-export const FILTER_ACTIONS = ['Accept', 'Reject'] as const;
-export const MATCH_OPERATORS = ['In', 'NotIn', 'Equal', 'NotEqual'] as const;
-export const MATCH_SOURCES = ['RemotePeers'] as const;
-export const PEER_TYPES = ['eBGP', 'iBGP'] as const;
 export const ADD_PATH_SETTINGS = ['Both', 'Receive', 'Send', 'Off'] as const;
 export const CLUSTER_SOURCES = ['None', 'Kubernetes', 'Manifests'] as const;
 export const CALICO_RESOURCES = ['File', 'Cluster'] as const;

@@ -26,7 +26,9 @@
 import { type MpNextHop, type PathAttributes, type Prefix, WellKnownCommunity, prefixContains, prependAsPath } from '../bgp/index.js';
 import type { Route } from './route.js';
 
-export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+/** Calico's BGPPeer nextHopMode values; the configuration schema accepts exactly this list. */
+export const NEXT_HOP_MODES = ['Auto', 'Self', 'Keep'] as const;
+export type NextHopMode = (typeof NEXT_HOP_MODES)[number];
 
 export interface ExportPolicy {
   /** The AS this node speaks as towards the peer (its own, or the peer's localASNumber). */

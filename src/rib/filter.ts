@@ -76,8 +76,14 @@
  */
 import { Afi, type AsPathSegment, type LargeCommunity, type PathAttributes, type Prefix, prefixCovers, prependAsPath } from '../bgp/index.js';
 
-export type FilterAction = 'Accept' | 'Reject';
-export type MatchOperator = 'In' | 'NotIn' | 'Equal' | 'NotEqual';
+// Calico's words for the BGPFilter vocabulary; the configuration schema accepts exactly these lists.
+export const FILTER_ACTIONS = ['Accept', 'Reject'] as const;
+export const MATCH_OPERATORS = ['In', 'NotIn', 'Equal', 'NotEqual'] as const;
+export const MATCH_SOURCES = ['RemotePeers'] as const;
+export const PEER_TYPES = ['eBGP', 'iBGP'] as const;
+export type FilterAction = (typeof FILTER_ACTIONS)[number];
+export type MatchOperator = (typeof MATCH_OPERATORS)[number];
+export type PeerType = (typeof PEER_TYPES)[number];
 export type FilterOperation =
   | { readonly kind: 'addCommunity'; readonly community: { readonly standard: number } | { readonly large: LargeCommunity } }
   | { readonly kind: 'prependASPath'; readonly asns: readonly number[] };
@@ -86,10 +92,10 @@ export interface FilterRule {
   /** Required with cidr. */
   readonly matchOperator?: MatchOperator;
   readonly prefixLength?: { readonly min?: number; readonly max?: number };
-  readonly source?: 'RemotePeers';
+  readonly source?: (typeof MATCH_SOURCES)[number];
   /** Glob on the route's interface; kbgp's routes have none (see below). */
   readonly interface?: string;
-  readonly peerType?: 'eBGP' | 'iBGP';
+  readonly peerType?: PeerType;
   /** Any of these (standard or large). */
   readonly communities?: readonly ({ readonly standard: number } | { readonly large: LargeCommunity })[];
   readonly action: FilterAction;
@@ -106,7 +112,7 @@ export interface BgpFilter {
 export interface FilterContext {
   readonly direction: 'import' | 'export';
   /** The peer the route comes from (import) or goes to (export): eBGP or iBGP. */
-  readonly peerType: 'eBGP' | 'iBGP';
+  readonly peerType: PeerType;
 }
 export type FilterResult =
   | {
