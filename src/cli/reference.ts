@@ -94,26 +94,37 @@ function describeMetric(m: object): MetricDoc {
   return { name, type, help, labels, ...(type === 'histogram' && Array.isArray(buckets) ? { buckets } : {}) };
 }
 
-/** The process metrics prom-client adds, by a prefix of kbgp's; a few named as examples (each checked to exist). */
-const PROCESS_PREFIX = 'kbgp_process_';
-const PROCESS_EXAMPLES = ['kbgp_process_process_cpu_seconds_total', 'kbgp_process_process_resident_memory_bytes', 'kbgp_process_nodejs_eventloop_lag_seconds', 'kbgp_process_nodejs_heap_size_used_bytes'];
+/** A few of the process metrics prom-client adds, named as examples (each checked to be registered). */
+const PROCESS_EXAMPLES = ['kbgp_process_cpu_seconds_total', 'kbgp_process_resident_memory_bytes', 'kbgp_nodejs_eventloop_lag_seconds', 'kbgp_nodejs_heap_size_used_bytes'];
 
-/** The metrics as a daemon registers them, without a daemon: nothing is collected, so the view is never read. */
-export function registeredMetrics(): MetricDoc[] {
+/** The metric names a daemon registers, without a daemon: nothing is collected, so the view is never read. */
+function registered(processMetrics: boolean): MetricDoc[] {
   const unread = (): never => {
     throw new Error('the metrics reference reads metric definitions only, never values');
   };
-  const { registry } = createMetrics({ peers: unread, locRib: unread, services: unread });
+  const { registry } = createMetrics({ peers: unread, locRib: unread, services: unread }, { processMetrics });
   const metrics = registry.getMetricsAsArray().map(describeMetric);
   registry.clear();
   return metrics;
 }
 
+/** kbgp's own metrics, as a daemon registers them. */
+export function registeredMetrics(): MetricDoc[] {
+  return registered(false);
+}
+
+/** The names of the process metrics prom-client registers beside kbgp's own. */
+export function processMetricNames(): string[] {
+  const own = new Set(registeredMetrics().map((m) => m.name));
+  return registered(true)
+    .map((m) => m.name)
+    .filter((n) => !own.has(n));
+}
+
 /** The metrics reference: kbgp's own metrics, by name, then a line on the process metrics. */
-export function renderMetricsReference(metrics: readonly MetricDoc[] = registeredMetrics()): string {
-  const own = metrics.filter((m) => !m.name.startsWith(PROCESS_PREFIX)).sort((a, b) => a.name.localeCompare(b.name));
-  const process = new Set(metrics.filter((m) => m.name.startsWith(PROCESS_PREFIX)).map((m) => m.name));
-  const missing = PROCESS_EXAMPLES.filter((n) => !process.has(n));
+export function renderMetricsReference(metrics: readonly MetricDoc[] = registeredMetrics(), processNames: readonly string[] = processMetricNames()): string {
+  const own = [...metrics].sort((a, b) => a.name.localeCompare(b.name));
+  const missing = PROCESS_EXAMPLES.filter((n) => !processNames.includes(n));
   if (missing.length > 0) throw new Error(`process metrics not registered: ${missing.join(', ')}`);
   return [
     '<!-- generated from the metrics src/ops/metrics.ts registers, by `npm run docs`: edit the metrics, not this section -->',
@@ -125,7 +136,7 @@ export function renderMetricsReference(metrics: readonly MetricDoc[] = registere
       return `| ${[code(m.name), type, m.labels.length === 0 ? 'none' : m.labels.map(code).join(', '), m.help].map(cell).join(' | ')} |`;
     }),
     '',
-    `Besides these, prom-client's default Node.js and process metrics (\`collectDefaultMetrics\`), each name prefixed ${code(PROCESS_PREFIX)}, such as ${wordList(PROCESS_EXAMPLES.map(code))}; which ones depends on the platform.`,
+    `Besides these, prom-client's default Node.js and process metrics (\`collectDefaultMetrics\`), their usual names prefixed ${code('kbgp_')}, such as ${wordList(PROCESS_EXAMPLES.map(code))}; which ones depends on the platform.`,
   ].join('\n');
 }
 

@@ -46,7 +46,8 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
     buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5],
     registers: [registry],
   });
-  if (o.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'kbgp_process_' });
+  // prom-client's own names (process_cpu_seconds_total, nodejs_heap_size_used_bytes) under kbgp's namespace.
+  if (o.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'kbgp_' });
   // prom-client runs the collect() of every metric in one synchronous pass per scrape: the daemon
   // is read once for all of them, not once per metric.
   let snapshot: { readonly peers: readonly PeerMetrics[]; readonly services: ReturnType<MetricsView['services']> } | undefined;

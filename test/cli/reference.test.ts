@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_SECTION, METRICS_SECTION, formatExample, registeredMetrics, renderConfigReference, renderMetricsReference, replaceSection, sectionOf } from '../../src/cli/reference.js';
+import { CONFIG_SECTION, METRICS_SECTION, formatExample, processMetricNames, registeredMetrics, renderConfigReference, renderMetricsReference, replaceSection, sectionOf } from '../../src/cli/reference.js';
 import { KINDS } from '../../src/config/schema.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -24,9 +24,19 @@ describe('README.md reference sections', () => {
     const config = sectionOf(README, CONFIG_SECTION) ?? '';
     for (const k of KINDS) expect(config).toContain(`### \`${k.kind}\` (\`${k.apiVersion}\`)`);
     const metrics = registeredMetrics();
-    expect(metrics.length).toBeGreaterThan(18);
+    // Every metric the operations issue names is among them (and so in the table below).
+    const named = ['session_up', 'session_state', 'session_transitions_total', 'messages_received_total', 'messages_sent_total', 'notifications_sent_total', 'notifications_received_total', 'prefixes_received', 'prefixes_accepted', 'prefixes_advertised'].map((n) => `kbgp_bgp_${n}`);
+    expect(metrics.map((m) => m.name)).toEqual(expect.arrayContaining([...named, 'kbgp_rib_routes', 'kbgp_k8s_watch_up', 'kbgp_k8s_events_total', 'kbgp_service_prefixes', 'kbgp_service_change_to_update_seconds']));
     const section = sectionOf(README, METRICS_SECTION) ?? '';
-    for (const m of metrics.filter((x) => !x.name.startsWith('kbgp_process_'))) expect(section).toContain(`| \`${m.name}\` | ${m.type}`);
+    for (const m of metrics) expect(section).toContain(`| \`${m.name}\` | ${m.type}`);
+    // The process metrics are not in the table, and each is in kbgp's namespace once (no kbgp_process_process_).
+    const processNames = processMetricNames();
+    expect(processNames.length).toBeGreaterThan(5);
+    for (const name of processNames) {
+      expect(name).toMatch(/^kbgp_(process|nodejs)_/);
+      expect(name).not.toMatch(/^kbgp_process_process_/);
+      expect(section).not.toContain(`| \`${name}\` |`);
+    }
   });
 });
 
@@ -55,8 +65,8 @@ describe('rendering', () => {
 
   it('lists a metric that is registered and only then', () => {
     const one = { name: 'kbgp_test_total', type: 'counter', help: 'A | test.', labels: ['peer'] };
-    const process = ['kbgp_process_process_cpu_seconds_total', 'kbgp_process_process_resident_memory_bytes', 'kbgp_process_nodejs_eventloop_lag_seconds', 'kbgp_process_nodejs_heap_size_used_bytes'].map((name) => ({ name, type: 'gauge', help: '', labels: [] }));
-    expect(renderMetricsReference([one, ...process])).toContain('| `kbgp_test_total` | counter | `peer` | A \\| test. |');
-    expect(() => renderMetricsReference([one])).toThrow('process metrics not registered');
+    const process = ['kbgp_process_cpu_seconds_total', 'kbgp_process_resident_memory_bytes', 'kbgp_nodejs_eventloop_lag_seconds', 'kbgp_nodejs_heap_size_used_bytes'];
+    expect(renderMetricsReference([one], process)).toContain('| `kbgp_test_total` | counter | `peer` | A \\| test. |');
+    expect(() => renderMetricsReference([one], process.slice(1))).toThrow('process metrics not registered: kbgp_process_cpu_seconds_total');
   });
 });
