@@ -63,7 +63,7 @@ class Configuration {
  * changing. An invalid configuration, or a change that needs a restart, is logged and the
  * configuration in force stays.
  */
-function watchConfiguration(config: Configuration, calico: CalicoResourceSource | undefined, daemon: Daemon, logger: Logger): void {
+function watchConfiguration(config: Configuration, calico: CalicoResourceSource | undefined, daemon: Daemon, logger: Logger, applied: (c: NodeConfig) => void): void {
   const file = config.file;
   let timer: NodeJS.Timeout | undefined;
   let last = readFileSync(file, 'utf8');
@@ -78,7 +78,9 @@ function watchConfiguration(config: Configuration, calico: CalicoResourceSource 
     if (why === 'file changed' && text === last) return;
     last = text;
     try {
-      daemon.reconfigure(config.resolve(text));
+      const next = config.resolve(text);
+      daemon.reconfigure(next);
+      applied(next);
     } catch (e) {
       logger.error({ file, why, err: e instanceof Error ? e.message : String(e) }, 'configuration not reloaded: keeping the one in force');
     }
@@ -167,6 +169,23 @@ export function configsFor(o: RunOptions, environment: NodeEnvironment): NodeCon
   return [new Configuration(o.file, o.node, environment).resolve()];
 }
 
+/**
+ * logSeverityScreen, live. Every logger kbgp makes is a child of the root made without a level of
+ * its own, and pino's children take the root's level from it while they have none of their own,
+ * so setting the root's reaches them all. The change itself is said at info either way.
+ */
+function setLogLevel(root: Logger, level: string): void {
+  if (root.level === level) return;
+  const change = { from: root.level, to: level };
+  if (root.isLevelEnabled('info')) {
+    root.info(change, 'log level changed');
+    root.level = level;
+  } else {
+    root.level = level;
+    root.info(change, 'log level changed');
+  }
+}
+
 function logRoutes(logger: Logger, d: Daemon): void {
   for (const p of d.status()) {
     for (const r of d.received(p.address)) {
@@ -218,6 +237,9 @@ export async function run(o: RunOptions, environment: NodeEnvironment): Promise<
     }
   }
   if (configs === undefined) throw new Error('no configuration');
+  const applyLogLevel = (c: NodeConfig): void => setLogLevel(root, o.logLevel ?? c.logLevel);
+  // The cluster's BGPConfiguration may name a level the file alone could not give.
+  if (configs[0] !== undefined) applyLogLevel(configs[0]);
   if (o.manifests !== undefined && (o.kubernetes === true || o.kubeconfig !== undefined)) throw new Error('--manifests and --kubernetes/--kubeconfig are two sources: choose one');
   const manifests = o.manifests ?? (o.file === undefined ? demoManifests(root) : undefined);
   const daemons: Daemon[] = [];
@@ -233,7 +255,7 @@ export async function run(o: RunOptions, environment: NodeEnvironment): Promise<
       setTimeout(() => logRoutes(logger, d), 3000).unref();
     }
   }
-  if (config !== undefined) watchConfiguration(config, calico, daemons[0] as Daemon, root);
+  if (config !== undefined) watchConfiguration(config, calico, daemons[0] as Daemon, root, applyLogLevel);
   const stop = (signal: string): void => {
     root.info({ signal, drain: o.drainOnStop === true }, 'stopping');
     // The demo's cluster was ours to write, and is ours to remove.

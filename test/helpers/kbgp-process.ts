@@ -127,13 +127,15 @@ export class KbgpProcess {
     readonly spec: KbgpSpec,
     readonly dir: string,
     yaml: string = kbgpYaml(spec),
+    /** `--log-level`; null: none, so the configuration's logSeverityScreen decides. */
+    logLevel: string | null = 'debug',
   ) {
     this.configFile = join(dir, `${spec.name}.yaml`);
     this.logFile = join(dir, `${spec.name}.log`);
     writeFileSync(this.configFile, yaml);
     const fd = openSync(this.logFile, 'a');
     try {
-      this.child = spawn(VITE_NODE, [MAIN, 'run', '-f', this.configFile, '--node', spec.nodeName ?? 'kbgp', '--log-level', 'debug'], {
+      this.child = spawn(VITE_NODE, [MAIN, 'run', '-f', this.configFile, '--node', spec.nodeName ?? 'kbgp', ...(logLevel === null ? [] : ['--log-level', logLevel])], {
         cwd: ROOT,
         stdio: ['ignore', fd, fd],
       });
@@ -245,15 +247,23 @@ async function within(p: Promise<void>, ms: number): Promise<boolean> {
 
 let dir: string | undefined;
 
+export interface StartOptions {
+  /** The message (its start) to wait for; default 'listening': its sessions start connecting then. */
+  readonly until?: string;
+  /** `--log-level` (default debug); null: none, so the configuration's logSeverityScreen decides. */
+  readonly logLevel?: string | null;
+}
+
 /**
  * Writes the configuration (`yaml` if given, else the one built from the spec, whose name and
- * node name are used either way), spawns kbgp and resolves once it logs `until` ('listening' by
- * default: its sessions start connecting then). Processes share one temp directory per test file; a
- * restart with the same spec appends to the same log, so a failure message shows both lives.
+ * node name are used either way), spawns kbgp and resolves once it logs `until`. Processes share
+ * one temp directory per test file; a restart with the same spec appends to the same log, so a
+ * failure message shows both lives.
  */
-export async function startKbgpProcess(spec: KbgpSpec, yaml?: string, until = 'listening'): Promise<KbgpProcess> {
+export async function startKbgpProcess(spec: KbgpSpec, yaml?: string, o: StartOptions = {}): Promise<KbgpProcess> {
   dir ??= mkdtempSync(join(tmpdir(), 'kbgp-process-'));
-  const p = new KbgpProcess(spec, dir, yaml);
+  const until = o.until ?? 'listening';
+  const p = new KbgpProcess(spec, dir, yaml, o.logLevel === undefined ? 'debug' : o.logLevel);
   try {
     // Its own pid on the line: an earlier life's line in the same log does not count.
     await p.waitForLog((l) => l.msg.startsWith(until) && l.pid === p.pid, START_TIMEOUT_MS, `'${until}'`);

@@ -112,7 +112,7 @@ describe('Calico resources in the cluster, the API server away at start', () => 
     // The node's address is only in the cluster: the file alone cannot be resolved.
     api.create('Node', { metadata: { name: NODE, annotations: { 'projectcalico.org/IPv4Address': `${K}/32` } } });
     await api.stop();
-    const k = await startKbgpProcess({ ...SPEC, name: 'calico-cluster-no-api' }, kbgpFile(api.kubeconfigPath, `  metricsAddress: ${K}:${METRICS}`), 'Kubernetes API request failed');
+    const k = await startKbgpProcess({ ...SPEC, name: 'calico-cluster-no-api' }, kbgpFile(api.kubeconfigPath, `  metricsAddress: ${K}:${METRICS}`), { until: 'Kubernetes API request failed' });
     const get = async (path: string): Promise<{ status: number; text: string } | undefined> => {
       try {
         const r = await fetch(`http://${K}:${METRICS}${path}`);
