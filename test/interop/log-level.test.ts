@@ -37,6 +37,16 @@ const linesOf = (k: KbgpProcess): ReturnType<KbgpProcess['log']> => k.log().filt
 const debugLines = (k: KbgpProcess): number => linesOf(k).filter((l) => l.level === DEBUG).length;
 const established = (k: KbgpProcess): number => linesOf(k).filter((l) => l.msg === 'session established').length;
 const downs = (k: KbgpProcess): number => linesOf(k).filter((l) => l.msg.startsWith('session down')).length;
+const levelChanges = (k: KbgpProcess): unknown[][] => linesOf(k).filter((l) => l.msg === 'log level changed').map((l) => [l.from, l.to]);
+
+/**
+ * Waits for the `n`th 'log level changed' line. The log is written asynchronously, in order: once
+ * it is in the file, so is every line logged before the switch (the FSM's next transition may come
+ * at any moment, so debug lines are counted only from here).
+ */
+async function levelChanged(k: KbgpProcess, n: number): Promise<void> {
+  await k.waitForLog(() => levelChanges(k).length >= n, 5_000, `'log level changed' number ${n}`);
+}
 
 /** The raw peer connects and the session comes up; kbgp's line about it is in the file. */
 async function session(k: KbgpProcess): Promise<void> {
@@ -67,16 +77,18 @@ describe('logSeverityScreen, live', () => {
     expect(debugLines(k), 'debug lines at Info').toBe(0);
 
     await reload(k, spec('log-level', 'Debug'));
-    expect(linesOf(k).filter((l) => l.msg === 'log level changed').map((l) => [l.from, l.to])).toEqual([['info', 'debug']]);
+    await levelChanged(k, 1);
+    expect(levelChanges(k)).toEqual([['info', 'debug']]);
     await session(k);
     // The per-peer logger (made at start, at Info) now writes the FSM's transitions.
-    const atDebug = debugLines(k);
     expect(linesOf(k).filter((l) => l.level === DEBUG && l.msg === 'state' && l.peer === PEER).length).toBeGreaterThan(0);
 
     await reload(k, spec('log-level', 'Info'));
+    await levelChanged(k, 2);
+    expect(levelChanges(k)).toEqual([['info', 'debug'], ['debug', 'info']]);
+    const atInfo = debugLines(k);
     await session(k);
-    expect(debugLines(k), 'debug lines after the level went back to Info').toBe(atDebug);
-    expect(linesOf(k).filter((l) => l.msg === 'log level changed').map((l) => [l.from, l.to])).toEqual([['info', 'debug'], ['debug', 'info']]);
+    expect(debugLines(k), 'debug lines after the level went back to Info').toBe(atInfo);
   });
 
   it('keeps --log-level whatever the file says', { timeout: 30_000 }, async () => {
@@ -87,6 +99,6 @@ describe('logSeverityScreen, live', () => {
     const before = debugLines(k);
     await session(k);
     expect(debugLines(k)).toBeGreaterThan(before);
-    expect(linesOf(k).some((l) => l.msg === 'log level changed')).toBe(false);
+    expect(levelChanges(k)).toEqual([]);
   });
 });
