@@ -27,6 +27,9 @@
  *   there is no option to move it. A SIGKILLed bgpd leaves it behind, so kill() removes it.
  * - Graceful restart (RouterSpec.gracefulRestart) is the global `bgp graceful-restart` mode; a
  *   restart is kill() (SIGKILL) and a new startFrr() on the same address, with a new work dir.
+ * - Quirk: a removed `network` can stay in a neighbor's Adj-RIB-Out with no withdrawal ever sent
+ *   (now and then, under load). withdraw() therefore resolves only once no neighbor holds the
+ *   prefix, and removes it once more if FRR keeps it (see untilWithdrawn).
  */
 import { join } from 'node:path';
 import { rm, writeFile } from 'node:fs/promises';
@@ -57,6 +60,7 @@ import {
   parseLargeCommunity,
   run,
   launch,
+  sleep,
   str,
   unspecified,
   versionOf,
@@ -360,11 +364,19 @@ class FrrRouter extends BaseRouter {
   protected async doWithdraw(key: string): Promise<void> {
     const o = this.originated.get(key);
     if (o === undefined) throw new Error(`FRR does not originate ${key}`);
-    const v6 = familyOf(key) === 'ipv6';
+    await this.removeNetwork(o);
+    this.originated.delete(key);
+    await this.untilWithdrawn(key, o);
+  }
+
+  /** The network statement goes, and the route-maps and prefix-list made for it. */
+  private async removeNetwork(o: Originated): Promise<void> {
+    const family = familyOf(o.route.prefix);
+    const v6 = family === 'ipv6';
     await this.vtysh(
       'configure terminal',
       `router bgp ${this.spec.asn}`,
-      `address-family ${afName(familyOf(key))}`,
+      `address-family ${afName(family)}`,
       `no ${networkLine(o)}`,
       'exit-address-family',
       'exit',
@@ -372,7 +384,38 @@ class FrrRouter extends BaseRouter {
       `no route-map KBGP-NET-${o.index}`,
       'end',
     );
-    this.originated.delete(key);
+  }
+
+  /**
+   * Resolves once no neighbor's Adj-RIB-Out holds `key`. FRR 8.4.4 now and then takes a removed
+   * `network` out of its table but keeps it in a neighbor's Adj-RIB-Out, and never sends that
+   * neighbor the withdrawal (seen under CPU load, in about one run of the kbgp ↔ frr sessions tests
+   * in six; `show bgp ... advertised-routes` still listed it 15 s later). Configured again and
+   * removed again, it is withdrawn. Throws, naming the neighbors, if even that leaves it there.
+   */
+  private async untilWithdrawn(key: string, o: Originated): Promise<void> {
+    const family = familyOf(key);
+    const neighbors = this.spec.peers.filter((p) => family === 'ipv4' || p.ipv6).map((p) => p.address);
+    const holding = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for (const n of neighbors) {
+        const j = obj(JSON.parse(await this.vtysh(`show bgp ${afName(family)} neighbors ${n} advertised-routes json`)));
+        if (Object.prototype.hasOwnProperty.call(obj(j.advertisedRoutes), key)) out.push(n);
+      }
+      return out;
+    };
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      for (let i = 0; i < 30; i++) {
+        if ((await holding()).length === 0) return;
+        await sleep(100);
+      }
+      if (attempt === 1) {
+        const again: Originated = { index: this.nextIndex++, route: o.route };
+        await this.vtysh('configure terminal', ...routeMapLines(again), `router bgp ${this.spec.asn}`, `address-family ${afName(family)}`, networkLine(again), 'end');
+        await this.removeNetwork(again);
+      }
+    }
+    throw new Error(`FRR ${this.spec.address} removed ${key} twice and still holds it in the Adj-RIB-Out to ${(await holding()).join(', ')}`);
   }
 }
 
