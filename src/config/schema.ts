@@ -84,6 +84,11 @@ export const ADD_PATH_SETTINGS = ['Both', 'Receive', 'Send', 'Off'] as const;
 export const CLUSTER_SOURCES = ['None', 'Kubernetes', 'Manifests'] as const;
 export const CALICO_RESOURCES = ['File', 'Cluster'] as const;
 
+/** A mapping field, its `type` made from its fields' names (`{min, max}`). */
+function mapping(spec: Omit<FieldSpec, 'type'> & { readonly fields: ObjectSpec }): FieldSpec {
+  return { ...spec, type: `\`{${spec.fields.map((f) => f.name).join(', ')}}\`` };
+}
+
 /** An enum field's `values`, and its `type` made from them. */
 function oneOf(values: readonly string[]): Pick<FieldSpec, 'type' | 'values'> {
   return { type: wordList(values.map((v) => `\`${v}\``), 'or'), values };
@@ -235,41 +240,37 @@ const FILTER_RULE: ObjectSpec = [
     description: '`In`: the prefix is `cidr` or inside it (BIRD\'s `net ~ cidr`); `Equal`: the prefix is `cidr`.',
     example: 'In',
   },
-  {
+  mapping({
     name: 'prefixLength',
-    type: '`{min, max}`',
     description: 'With `cidr`: the prefix\'s length must be within min..max too; a range that selects nothing is refused, as BIRD refuses it.',
     fields: [
       { name: 'min', type: 'integer 0..32 (0..128 in V6 lists)', default: 'the cidr\'s length', description: 'The shortest length.', example: 24 },
       { name: 'max', type: 'integer 0..32 (0..128 in V6 lists)', default: '32 (128)', description: 'The longest length.', example: 32 },
     ],
-  },
+  }),
   { name: 'source', ...oneOf(MATCH_SOURCES), description: 'Only routes learned from peers, not those this node originates.', example: 'RemotePeers' },
   { name: 'interface', type: 'interface glob', description: 'kbgp\'s routes have no interface: BIRD matches the glob against "", so only `*` matches.', example: '*' },
   { name: 'peerType', ...oneOf(PEER_TYPES), description: 'The session with the peer the route comes from (import) or goes to (export).', example: 'eBGP' },
-  {
+  mapping({
     name: 'communities',
-    type: '`{values}`',
     description: 'The route carries any of the values.',
     fields: [{ name: 'values', type: 'list of communities `aa:nn` or `aa:nn:mm`, at least one', description: 'The communities.', example: ['64512:7'] }],
-  },
+  }),
   {
     name: 'operations',
     type: 'list, at most 10; each exactly one of `addCommunity`, `prependASPath`',
     description: 'Accept rules only: changes made to the route, in order.',
     items: [
-      {
+      mapping({
         name: 'addCommunity',
-        type: '`{value}`',
         description: 'Adds a community (nothing if the route has it).',
         fields: [{ name: 'value', type: 'community `aa:nn` or `aa:nn:mm`', required: true, description: 'The community.', example: '64512:100' }],
-      },
-      {
+      }),
+      mapping({
         name: 'prependASPath',
-        type: '`{prefix}`',
         description: 'Puts ASes in front of the AS path.',
         fields: [{ name: 'prefix', type: 'list of 1 to 10 AS numbers (integers)', required: true, description: 'The ASes, first one first.', example: [64512, 64512] }],
-      },
+      }),
       { name: 'setPriority', type: '`{value}`', description: 'Calico: the route\'s kernel priority.', refused: NOT_MODELLED },
     ],
   },
@@ -342,40 +343,36 @@ const KBGP_CONFIGURATION: ObjectSpec = [
         description: 'The ADD-PATH (RFC 7911) directions offered.',
         example: 'Receive',
       },
-      {
+      mapping({
         name: 'maxPrefixes',
-        type: '`{limit, restartAfter, warningOnly}`',
         description: 'Past `limit` prefixes in a family: Cease / Maximum Number of Prefixes Reached (RFC 4486), or only a warning.',
         fields: [
           { name: 'limit', type: 'integer 1..4294967295', required: true, description: 'Most prefixes accepted per family.', example: 1000 },
           duration('restartAfter', '`60s`', 'The session starts again this long after tripping; 0: never.', '2m'),
           { name: 'warningOnly', type: 'boolean', default: '`false`', description: 'Only log a warning; the session stays up.', example: true },
         ],
-      },
+      }),
     ],
   },
-  {
+  mapping({
     name: 'gracefulRestart',
-    type: '`{stalePathTime, selectionDeferralTime}`',
     description: 'The two waits RFC 4724 leaves to configuration.',
     fields: [
       duration('stalePathTime', '`360s`', 'Helper: how long a restarted peer\'s stale routes wait for its End-of-RIB.', '5m'),
       duration('selectionDeferralTime', '`240s`', 'Restarting: how long kbgp waits for its peers\' End-of-RIB before sending its own.', '2m'),
     ],
-  },
-  {
+  }),
+  mapping({
     name: 'services',
-    type: '`{coalesceWindow, minFlapInterval, advertisePodCIDRs}`',
     description: 'How Kubernetes changes become routes.',
     fields: [
       duration('coalesceWindow', '`100ms`', 'A burst of changes within this window reaches the RIB as one difference.', '250ms'),
       duration('minFlapInterval', '`5s`', 'A service /32 changes at most once per interval; 0: no hold-down.', '30s'),
       { name: 'advertisePodCIDRs', type: 'boolean', default: '`false`', description: 'Also advertise this node\'s `spec.podCIDRs`.', example: true },
     ],
-  },
-  {
+  }),
+  mapping({
     name: 'cluster',
-    type: '`{source, kubeconfig, manifests, calicoResources}`',
     description: 'Where the cluster\'s state and Calico\'s resources come from (`kbgp run --kubernetes`, `--kubeconfig`, `--manifests` override `source`).',
     fields: [
       {
@@ -401,7 +398,7 @@ const KBGP_CONFIGURATION: ObjectSpec = [
         example: 'File',
       },
     ],
-  },
+  }),
   {
     name: 'timers',
     type: 'mapping of durations',
