@@ -76,8 +76,6 @@ export interface MaxPrefixes {
   readonly warningOnly: boolean;
 }
 
-export type { NextHopMode };
-
 /**
  * The service ranges of BGPConfiguration: advertised from every node, allow-lists for external and
  * load balancer IPs, and never accepted from peers (another node's /32 must not take local traffic).

@@ -206,9 +206,13 @@ export function createMetrics(view: MetricsView, o: { readonly processMetrics?: 
       this.reset();
       const counts = new Map<string, { kind: string; reason: string; n: number }>();
       for (const i of scraped().services.decision.intents) {
-        for (const key of new Set(i.reasons.map((r) => `${r.kind}\u0000${r.rule}`))) {
-          const [kind = '', reason = ''] = key.split('\u0000');
-          const c = counts.get(key) ?? { kind, reason, n: 0 };
+        // Two services wanting one prefix by the same kind and rule count it once.
+        const seen = new Set<string>();
+        for (const r of i.reasons) {
+          const key = `${r.kind} ${r.rule}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const c = counts.get(key) ?? { kind: r.kind, reason: r.rule, n: 0 };
           c.n++;
           counts.set(key, c);
         }

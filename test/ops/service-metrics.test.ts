@@ -32,10 +32,15 @@ describe('kbgp_service_prefixes', () => {
     const decision = decide({
       nodeName: HERE,
       node: { metadata: { name: HERE }, spec: { podCIDRs: ['10.244.1.0/24'] } },
-      // web is Local with an endpoint here: a /32 of each kind. api is Cluster, its endpoint
-      // elsewhere: the ranges cover its clusterIP and externalIP, its LB IP is per service.
-      services: [service('web', 'Local', { clusterIP: '10.96.0.10', externalIP: '192.0.2.7', ingress: '203.0.113.10' }), service('api', 'Cluster', { clusterIP: '10.96.0.11', externalIP: '192.0.2.8', ingress: '203.0.113.11' })],
-      endpointSlices: [endpointOn('web', HERE), endpointOn('api', 'node-2')],
+      // web is Local with an endpoint here: a /32 of each kind; web2 shares its addresses, and each
+      // /32 is still counted once. api is Cluster, its endpoint elsewhere: the ranges cover its
+      // clusterIP and externalIP, its LB IP is per service.
+      services: [
+        service('web', 'Local', { clusterIP: '10.96.0.10', externalIP: '192.0.2.7', ingress: '203.0.113.10' }),
+        service('web2', 'Local', { clusterIP: '10.96.0.10', externalIP: '192.0.2.7', ingress: '203.0.113.10' }),
+        service('api', 'Cluster', { clusterIP: '10.96.0.11', externalIP: '192.0.2.8', ingress: '203.0.113.11' }),
+      ],
+      endpointSlices: [endpointOn('web', HERE), endpointOn('web2', HERE), endpointOn('api', 'node-2')],
       serviceCidrs: { clusterIPs: [parsePrefix('10.96.0.0/12')], externalIPs: [parsePrefix('192.0.2.0/24')], loadBalancerIPs: [parsePrefix('203.0.113.0/24')], aggregation: false },
       aggregation: false,
       advertisePodCidrs: true,
@@ -48,6 +53,8 @@ describe('kbgp_service_prefixes', () => {
       },
       { processMetrics: false },
     );
+    // The shared /32s are wanted twice (reference-counted).
+    expect(decision.intents.find((i) => i.reasons.length === 2)?.reasons.map((r) => r.service)).toEqual(['shop/web', 'shop/web2']);
     const text = await metrics.registry.metrics();
     const samples = text
       .split('\n')
